@@ -1,0 +1,16 @@
+"""The ProDev Hub application."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """Registers signal receivers once the models are ready."""
+
+    name = "core"
+    verbose_name = "ProDev Hub"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core import signals  # noqa: F401

@@ -1,0 +1,24 @@
+"""Forms, rendered with crispy-forms and Bootstrap 5."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+
+from core.models import User
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up field: the name mentors and peers will see."""
+
+    display_name = forms.CharField(
+        label="Your name",
+        max_length=80,
+        required=False,
+        help_text="Optional. Shown to mentors and peers instead of your email address.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def signup(self, request: HttpRequest, user: User) -> None:
+        user.display_name = self.cleaned_data.get("display_name", "").strip()
+        user.save(update_fields=["display_name"])

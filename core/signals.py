@@ -1,0 +1,3 @@
+"""Domain events fan out from here (notifications, cache invalidation)."""
+
+from __future__ import annotations
