@@ -79,6 +79,8 @@ if DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(3, "debug_toolbar.middleware.DebugToolbarMiddleware")
     INTERNAL_IPS = ["127.0.0.1"]
+    # Collapsed to its handle so it never covers the page being worked on.
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
 
 ROOT_URLCONF = "site_config.urls"
 WSGI_APPLICATION = "site_config.wsgi.application"
@@ -191,17 +193,25 @@ ACCOUNT_RATE_LIMITS = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: console in development, SMTP when EMAIL_HOST is set.
-EMAIL_HOST = envstr("EMAIL_HOST")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = envint("EMAIL_PORT", 587, minimum=1)
-    EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
-    EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Email: console in development unless EMAIL_HOST is set; SMTP in production.
+_email_host = envstr("EMAIL_HOST", "" if DEBUG else "localhost")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": envint("EMAIL_PORT", 587, minimum=1),
+                "username": envstr("EMAIL_HOST_USER"),
+                "password": envstr("EMAIL_HOST_PASSWORD"),
+                "use_tls": envbool("EMAIL_USE_TLS", True),
+                "timeout": envint("EMAIL_TIMEOUT", 10, minimum=1),
+            },
+        }
+        if _email_host
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "ProDev Hub <noreply@prodev.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
