@@ -1,7 +1,8 @@
 """The fixed cast every test can use (see STYLE.md).
 
-learner (alice), mentor (mia), reviewer (rex), staff (sam) and an outsider
-(charlie) who belongs to nothing.
+One cohort with one released project (opened two days ago). In it: learner
+(alice), mentor (mia) and reviewer (rex). Staff (sam) runs everything; the
+outsider (charlie) belongs to nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +10,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from core.models import User
-from tests.factories import PASSWORD, StaffFactory, UserFactory
+from core.models import Cohort, Project, ProjectRelease, User
+from tests.factories import (
+    PASSWORD,
+    CohortFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectReleaseFactory,
+    StaffFactory,
+    TaskFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -27,18 +37,43 @@ def password() -> str:
 
 
 @pytest.fixture
-def learner(db: None) -> User:
-    return UserFactory(email="alice@example.com", display_name="Alice Learner")
+def cohort(db: None) -> Cohort:
+    return CohortFactory(name="Cohort 7", slug="cohort-7", time_zone="Africa/Nairobi")
 
 
 @pytest.fixture
-def mentor(db: None) -> User:
-    return UserFactory(email="mia@example.com", display_name="Mia Mentor")
+def project(db: None) -> Project:
+    project = ProjectFactory(title="Python Generators", slug="python-generators")
+    TaskFactory(project=project, number=0, title="Stream rows", kind="mandatory")
+    TaskFactory(project=project, number=1, title="Batch rows", kind="mandatory")
+    TaskFactory(project=project, number=2, title="Lazy pagination", kind="advanced")
+    return project
 
 
 @pytest.fixture
-def reviewer(db: None) -> User:
-    return UserFactory(email="rex@example.com", display_name="Rex Reviewer")
+def release(cohort: Cohort, project: Project) -> ProjectRelease:
+    return ProjectReleaseFactory(cohort=cohort, project=project)
+
+
+@pytest.fixture
+def learner(cohort: Cohort, release: ProjectRelease) -> User:
+    user = UserFactory(email="alice@example.com", display_name="Alice Learner")
+    MembershipFactory(user=user, cohort=cohort, role="learner")
+    return user
+
+
+@pytest.fixture
+def mentor(cohort: Cohort, release: ProjectRelease) -> User:
+    user = UserFactory(email="mia@example.com", display_name="Mia Mentor")
+    MembershipFactory(user=user, cohort=cohort, role="mentor")
+    return user
+
+
+@pytest.fixture
+def reviewer(cohort: Cohort, release: ProjectRelease) -> User:
+    user = UserFactory(email="rex@example.com", display_name="Rex Reviewer")
+    MembershipFactory(user=user, cohort=cohort, role="reviewer")
+    return user
 
 
 @pytest.fixture
@@ -60,6 +95,16 @@ def client_for(user: User) -> Client:
 @pytest.fixture
 def learner_client(learner: User) -> Client:
     return client_for(learner)
+
+
+@pytest.fixture
+def mentor_client(mentor: User) -> Client:
+    return client_for(mentor)
+
+
+@pytest.fixture
+def reviewer_client(reviewer: User) -> Client:
+    return client_for(reviewer)
 
 
 @pytest.fixture

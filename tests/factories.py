@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import factory
+from django.utils import timezone
 
 from core.models import User
 
@@ -36,3 +39,109 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Program"
+        django_get_or_create = ("slug",)
+
+    name = "ProDev Backend Engineering"
+    slug = "prodev-backend"
+    description = "A project-based backend program."
+
+
+class ModuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Module"
+
+    program = factory.SubFactory(ProgramFactory)
+    order = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Module {n}")
+    slug = factory.Sequence(lambda n: f"module-{n}")
+    summary = "What this module teaches."
+    objectives = factory.LazyFunction(lambda: ["Explain the basics", "Build something real"])
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Project"
+
+    module = factory.SubFactory(ModuleFactory)
+    order = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Project {n}")
+    slug = factory.Sequence(lambda n: f"project-{n}")
+    summary = "Build a small thing well."
+    description = "## Background\n\nA **real** project.\n"
+    concepts = factory.LazyFunction(lambda: ["Generators"])
+    objectives = factory.LazyFunction(lambda: ["Write a generator"])
+    requirements = factory.LazyFunction(lambda: ["Python 3.12"])
+    estimated_hours = 10
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Task"
+
+    project = factory.SubFactory(ProjectFactory)
+    number = factory.Sequence(lambda n: n)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    body = "Write `main.py`:\n\n```python\nprint('hello')\n```\n"
+    kind = "mandatory"
+    points = 10
+    repo = "prodev-backend-python"
+    directory = "0x00-basics"
+    files = factory.LazyFunction(lambda: ["0-main.py"])
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Resource"
+
+    project = factory.SubFactory(ProjectFactory)
+    title = "Python documentation"
+    url = "https://docs.python.org/3/"
+
+
+class CohortFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Cohort"
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Cohort {n}")
+    slug = factory.Sequence(lambda n: f"cohort-{n}")
+    start_date = factory.LazyFunction(lambda: (timezone.now() - timedelta(days=30)).date())
+    time_zone = "Africa/Nairobi"
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Membership"
+
+    user = factory.SubFactory(UserFactory)
+    cohort = factory.SubFactory(CohortFactory)
+    role = "learner"
+
+
+class ProjectReleaseFactory(factory.django.DjangoModelFactory):
+    """A release that opened two days ago: first deadline in 3 days, second in 10."""
+
+    class Meta:
+        model = "core.ProjectRelease"
+
+    cohort = factory.SubFactory(CohortFactory)
+    project = factory.SubFactory(ProjectFactory)
+    opens_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=2))
+    first_deadline = factory.LazyAttribute(lambda r: r.opens_at + timedelta(days=5))
+    second_deadline = factory.LazyAttribute(lambda r: r.first_deadline + timedelta(days=7))
+
+
+class ExtensionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Extension"
+
+    release = factory.SubFactory(ProjectReleaseFactory)
+    learner = factory.SubFactory(UserFactory)
+    first_deadline = factory.LazyAttribute(lambda e: e.release.first_deadline + timedelta(days=3))
+    second_deadline = factory.LazyAttribute(lambda e: e.release.second_deadline + timedelta(days=3))
+    reason = "Illness, with a note"

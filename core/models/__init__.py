@@ -3,5 +3,19 @@
 from __future__ import annotations
 
 from core.models.accounts import User
+from core.models.cohorts import Cohort, Deadlines, Extension, Membership, ProjectRelease
+from core.models.curriculum import Module, Program, Project, Resource, Task
 
-__all__ = ["User"]
+__all__ = [
+    "Cohort",
+    "Deadlines",
+    "Extension",
+    "Membership",
+    "Module",
+    "Program",
+    "Project",
+    "ProjectRelease",
+    "Resource",
+    "Task",
+    "User",
+]

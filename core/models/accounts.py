@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,6 +50,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    calendar_token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=new_calendar_token,
+        editable=False,
+        help_text="Secret part of the private deadlines feed URL; reset to revoke it.",
+    )
 
     objects = UserManager()
 
@@ -68,3 +80,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name
+
+    def reset_calendar_token(self) -> None:
+        """Give the calendar feed a new secret URL; the old one stops working."""
+        self.calendar_token = new_calendar_token()
+        self.save(update_fields=["calendar_token"])

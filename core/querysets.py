@@ -1,0 +1,78 @@
+"""Reads: who may see what, and which releases are current, upcoming or past."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from core.models import User
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+class MembershipQuerySet(models.QuerySet):
+    def learners(self) -> MembershipQuerySet:
+        return self.filter(role="learner")
+
+    def staffing(self) -> MembershipQuerySet:
+        """Mentors and reviewers: the people who review rather than submit."""
+        return self.filter(role__in=["mentor", "reviewer"])
+
+
+class ProjectReleaseQuerySet(models.QuerySet):
+    def opened(self, now: datetime | None = None) -> ProjectReleaseQuerySet:
+        return self.filter(opens_at__lte=_now(now))
+
+    def upcoming(self, now: datetime | None = None) -> ProjectReleaseQuerySet:
+        return self.filter(opens_at__gt=_now(now))
+
+    def current(self, now: datetime | None = None) -> ProjectReleaseQuerySet:
+        """Open and not past the cohort's second deadline (extensions aside)."""
+        now = _now(now)
+        return self.filter(opens_at__lte=now, second_deadline__gt=now)
+
+    def past(self, now: datetime | None = None) -> ProjectReleaseQuerySet:
+        return self.filter(second_deadline__lte=_now(now))
+
+    def visible_to(self, user: User, now: datetime | None = None) -> ProjectReleaseQuerySet:
+        """Releases ``user`` may open: learners once open, staffing any time, staff all."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        from core.models import Membership
+
+        member = Membership.objects.filter(cohort=OuterRef("cohort"), user=user)
+        return self.filter(
+            Exists(member.staffing())
+            | (Exists(member.learners()) & Q(opens_at__lte=_now(now)))
+        )
+
+    def with_deadlines_for(self, user: User) -> ProjectReleaseQuerySet:
+        """Prefetch ``user``'s latest extension so ``release.deadlines`` applies it."""
+        from core.models import Extension
+
+        latest = Extension.objects.filter(learner=user).order_by("-created_at", "-id")
+        return self.prefetch_related(
+            Prefetch("extensions", queryset=latest, to_attr="learner_extensions")
+        )
+
+
+class ProjectQuerySet(models.QuerySet):
+    def visible_to(self, user: User, now: datetime | None = None) -> ProjectQuerySet:
+        """Projects with a release ``user`` may open (see ProjectReleaseQuerySet)."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        from core.models import ProjectRelease
+
+        releases = ProjectRelease.objects.filter(project=OuterRef("pk")).visible_to(user, now)
+        return self.filter(Exists(releases))
