@@ -13,4 +13,4 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import signals  # noqa: F401
+        from core import receivers  # noqa: F401

@@ -65,11 +65,11 @@ def render_markdown(source: str | None) -> SafeString:
         html = cache.get(key)
     except Exception:  # the cache being down must never break a page
         logger.warning("Markdown cache unavailable; rendering directly", exc_info=True)
-        return mark_safe(_render(source))  # noqa: S308 - sanitized by nh3
+        return mark_safe(_render(source))
     if html is None:
         html = _render(source)
         try:
             cache.set(key, html, CACHE_SECONDS)
         except Exception:
             logger.warning("Markdown cache unavailable; not storing", exc_info=True)
-    return mark_safe(html)  # noqa: S308 - sanitized by nh3
+    return mark_safe(html)

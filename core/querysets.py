@@ -51,8 +51,7 @@ class ProjectReleaseQuerySet(models.QuerySet):
 
         member = Membership.objects.filter(cohort=OuterRef("cohort"), user=user)
         return self.filter(
-            Exists(member.staffing())
-            | (Exists(member.learners()) & Q(opens_at__lte=_now(now)))
+            Exists(member.staffing()) | (Exists(member.learners()) & Q(opens_at__lte=_now(now)))
         )
 
     def with_deadlines_for(self, user: User) -> ProjectReleaseQuerySet:
@@ -76,3 +75,48 @@ class ProjectQuerySet(models.QuerySet):
 
         releases = ProjectRelease.objects.filter(project=OuterRef("pk")).visible_to(user, now)
         return self.filter(Exists(releases))
+
+
+class AttemptQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> AttemptQuerySet:
+        """Own attempts for learners; the cohort's for its mentors; all for staff."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self
+        from core.models import Membership
+
+        mentors = Membership.objects.filter(
+            cohort=OuterRef("release__cohort"), user=user, role="mentor"
+        )
+        return self.filter(Q(learner=user) | Exists(mentors))
+
+
+class IterationQuerySet(models.QuerySet):
+    def waiting(self) -> IterationQuerySet:
+        """Iterations that still need a review decision."""
+        return self.filter(status="waiting")
+
+    def reviewable_by(self, user: User) -> IterationQuerySet:
+        """Iterations ``user`` may review as a mentor: their cohorts', never their own."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self.exclude(attempt__learner=user)
+        from core.models import Membership
+
+        mentors = Membership.objects.filter(
+            cohort=OuterRef("attempt__release__cohort"), user=user, role="mentor"
+        )
+        return self.filter(Exists(mentors)).exclude(attempt__learner=user)
+
+
+class ReviewClaimQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> ReviewClaimQuerySet:
+        """Claims still held: not released and not expired (expiry is checked on read)."""
+        return self.filter(released_at__isnull=True, expires_at__gt=_now(now))
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)

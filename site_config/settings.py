@@ -156,6 +156,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if TESTING:
+    # Hashing with PBKDF2's full cost in every factory would make the suite crawl.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
@@ -217,6 +220,17 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "ProDev Hub <noreply@prodev.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Product limits (named so nothing hides a magic number).
+CLAIM_MINUTES = envint("CLAIM_MINUTES", 30, minimum=1)  # a mentor's lease on an iteration
+MAX_CLAIMS = envint("MAX_CLAIMS", 4, minimum=1)  # live claims one mentor may hold
+MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 10, minimum=1)  # per attachment
+MAX_ATTACHMENTS = 5  # per iteration
+MAX_ZIP_UNCOMPRESSED_MB = 50  # total size of a zip attachment once extracted
+MAX_ZIP_ENTRIES = 1000
+PASSING_SCORE = 50  # percent: a project scored at least this is done
+EXPECTED_WAIT_WINDOW_DAYS = 7  # review throughput window for the expected wait
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields; files stream to disk past this
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")

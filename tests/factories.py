@@ -145,3 +145,64 @@ class ExtensionFactory(factory.django.DjangoModelFactory):
     first_deadline = factory.LazyAttribute(lambda e: e.release.first_deadline + timedelta(days=3))
     second_deadline = factory.LazyAttribute(lambda e: e.release.second_deadline + timedelta(days=3))
     reason = "Illness, with a note"
+
+
+class AttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Attempt"
+
+    learner = factory.SubFactory(UserFactory)
+    release = factory.SubFactory(ProjectReleaseFactory)
+
+
+class IterationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Iteration"
+
+    attempt = factory.SubFactory(AttemptFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    repo_url = "https://github.com/alice/prodev-backend-python"
+    commit_sha = "0123456789abcdef0123456789abcdef01234567"
+    notes = "All tasks done."
+    submitted_at = factory.LazyFunction(timezone.now)
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Review"
+
+    iteration = factory.SubFactory(IterationFactory)
+    reviewer = factory.SubFactory(UserFactory)
+    kind = "mentor"
+    decision = "approved"
+    feedback = "Good work."
+    submitted_at = factory.LazyFunction(timezone.now)
+
+
+class VerdictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Verdict"
+
+    review = factory.SubFactory(ReviewFactory)
+    task = factory.SubFactory(TaskFactory)
+    passed = True
+    comment = ""
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Comment"
+
+    attempt = factory.SubFactory(AttemptFactory)
+    author = factory.SubFactory(UserFactory)
+    body = "Looks good to me."
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.Notification"
+
+    user = factory.SubFactory(UserFactory)
+    kind = "review_done"
+    title = "Python Generators was approved"
+    url = "/dashboard/"

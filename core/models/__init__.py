@@ -5,17 +5,36 @@ from __future__ import annotations
 from core.models.accounts import User
 from core.models.cohorts import Cohort, Deadlines, Extension, Membership, ProjectRelease
 from core.models.curriculum import Module, Program, Project, Resource, Task
+from core.models.notifications import EmailPreference, Notification
+from core.models.submissions import (
+    Attachment,
+    Attempt,
+    Comment,
+    Iteration,
+    Review,
+    ReviewClaim,
+    Verdict,
+)
 
 __all__ = [
+    "Attachment",
+    "Attempt",
     "Cohort",
+    "Comment",
     "Deadlines",
+    "EmailPreference",
     "Extension",
+    "Iteration",
     "Membership",
     "Module",
+    "Notification",
     "Program",
     "Project",
     "ProjectRelease",
     "Resource",
+    "Review",
+    "ReviewClaim",
     "Task",
     "User",
+    "Verdict",
 ]

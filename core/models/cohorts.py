@@ -48,12 +48,12 @@ class Cohort(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("cohort_schedule", args=[self.slug])
+
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
-
-    def get_absolute_url(self) -> str:
-        return reverse("cohort_schedule", args=[self.slug])
 
 
 class Membership(models.Model):

@@ -1,0 +1,1 @@
+"""Writes that span models (HackSoft style): ``<entity>_<action>(*, ...) -> T``."""
