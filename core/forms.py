@@ -22,3 +22,13 @@ class SignupForm(forms.Form):
     def signup(self, request: HttpRequest, user: User) -> None:
         user.display_name = self.cleaned_data.get("display_name", "").strip()
         user.save(update_fields=["display_name"])
+
+
+class ProfileForm(forms.ModelForm):
+    """The name a user shows to mentors and peers (account settings page)."""
+
+    class Meta:
+        model = User
+        fields = ["display_name"]
+        labels = {"display_name": "Your name"}
+        widgets = {"display_name": forms.TextInput(attrs={"autocomplete": "name"})}

@@ -9,17 +9,20 @@ import markdown as markdown_lib
 import nh3
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
+from pygments.token import STANDARD_TYPES
 
 logger = logging.getLogger(__name__)
 
 # Bump when the renderer or the allow-list changes, so cached HTML is rebuilt.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 CACHE_SECONDS = 60 * 60 * 24 * 30
 
 EXTENSIONS = ["fenced_code", "tables", "toc", "codehilite", "sane_lists", "attr_list"]
 EXTENSION_CONFIGS = {
     "codehilite": {"guess_lang": False, "css_class": "codehilite"},
     "toc": {"permalink": False},
+    # Column alignment as an attribute: nh3 would strip a style attribute.
+    "tables": {"use_align_attribute": True},
 }
 
 ALLOWED_TAGS = {
@@ -30,13 +33,15 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "abbr": {"title"},
-    "code": {"class"},
-    "div": {"class"},
-    "span": {"class"},
-    "pre": {"class"},
     "td": {"align"},
     "th": {"align"},
     **{f"h{level}": {"id"} for level in range(1, 7)},
+}
+# Only the classes code highlighting produces, so Markdown cannot borrow page
+# classes (position-fixed, d-none, ...) to restyle or hide parts of the page.
+ALLOWED_CLASSES = {
+    "div": {"codehilite"},
+    "span": {name for name in STANDARD_TYPES.values() if name},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 
@@ -49,6 +54,7 @@ def _render(source: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,

@@ -109,7 +109,7 @@ class CohortFactory(factory.django.DjangoModelFactory):
 
     program = factory.SubFactory(ProgramFactory)
     name = factory.Sequence(lambda n: f"Cohort {n}")
-    slug = factory.Sequence(lambda n: f"cohort-{n}")
+    slug = factory.Sequence(lambda n: f"factory-cohort-{n}")
     start_date = factory.LazyFunction(lambda: (timezone.now() - timedelta(days=30)).date())
     time_zone = "Africa/Nairobi"
 

@@ -6,7 +6,7 @@ import zoneinfo
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
+from django.templatetags.tz import do_timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -41,4 +41,5 @@ def in_zone(value: datetime | None, zone: str | zoneinfo.ZoneInfo) -> datetime |
     if value is None:
         return None
     tz = zone if isinstance(zone, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(zone)
-    return timezone.localtime(value, tz)
+    # Marked so that |date does not convert it back to the active time zone.
+    return do_timezone(value, tz)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
+
+from core.models import Cohort, Extension, Membership, ProjectRelease, User
+
+# Staff see the most recent cohorts on their home page; the admin lists them all.
+HOME_STAFF_COHORTS = 12
 
 
 @require_safe
@@ -16,8 +25,47 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "core/landing.html")
 
 
+def _open_releases(user: User, memberships: list[Membership]) -> dict[int, list[ProjectRelease]]:
+    """The releases open now in the user's cohorts, by cohort id, with the user's deadlines."""
+    if not memberships:
+        return {}
+    now = timezone.now()
+    # A learner's extension can keep a release open past the cohort's second deadline.
+    extended = Extension.objects.filter(
+        release=OuterRef("pk"), learner=user, second_deadline__gt=now
+    )
+    releases = (
+        ProjectRelease.objects.filter(cohort__in=[m.cohort_id for m in memberships])
+        .visible_to(user, now)
+        .opened(now)
+        .filter(Q(second_deadline__gt=now) | Exists(extended))
+        .select_related("project__module")
+        .with_deadlines_for(user)
+        .order_by("first_deadline", "pk")
+    )
+    by_cohort: dict[int, list[ProjectRelease]] = defaultdict(list)
+    for release in releases:
+        # The latest extension applies, even when it moved a deadline earlier.
+        if release.deadlines.state(now) == "current":
+            by_cohort[release.cohort_id].append(release)
+    return by_cohort
+
+
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's starting point."""
-    return render(request, "core/home.html")
+    """The signed-in user's starting point: a card per cohort they belong to."""
+    user = request.user
+    memberships = list(
+        Membership.objects.filter(user=user)
+        .select_related("cohort__program")
+        .order_by("-cohort__start_date", "cohort__name")
+    )
+    open_releases = _open_releases(user, memberships)
+    for membership in memberships:
+        membership.open_releases = open_releases.get(membership.cohort_id, [])
+    staff_cohorts = (
+        list(Cohort.objects.select_related("program")[:HOME_STAFF_COHORTS]) if user.is_staff else []
+    )
+    context = {"memberships": memberships, "staff_cohorts": staff_cohorts}
+    return render(request, "core/home.html", context)

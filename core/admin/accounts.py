@@ -1,12 +1,13 @@
-"""Admin pages, made for daily use by program staff."""
+"""Admin of accounts: users and the cohort roles they hold."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
 
-from core.models import User
+from core.models import Membership, User
 
 
 class UserChangeAdminForm(UserChangeForm):
@@ -21,6 +22,18 @@ class UserCreationAdminForm(AdminUserCreationForm):
         fields = ("email",)
 
 
+class UserMembershipInline(admin.TabularInline):
+    """The user's roles, one row per cohort."""
+
+    model = Membership
+    fields = ["cohort", "role", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["cohort"]
+    extra = 0
+    verbose_name = "cohort role"
+    verbose_name_plural = "cohort roles"
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     """Accounts: search by email or name, filter by staff and active flags."""
@@ -32,6 +45,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "display_name"]
     readonly_fields = ["date_joined", "last_login"]
+    inlines = [UserMembershipInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name",)}),
@@ -50,3 +64,7 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[type]:
+        # Roles are given once the account exists.
+        return self.inlines if obj is not None else []

@@ -1,0 +1,171 @@
+"""Shared admin pieces: time zones of cohorts, list fields, service errors."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from core.models import Project, Task
+
+
+@cache
+def time_zone_names() -> list[str]:
+    """IANA zone names worth offering (no legacy aliases such as 'US/Eastern')."""
+    legacy = ("Etc/", "SystemV/", "US/", "posix", "right/")
+    names = {
+        name
+        for name in zoneinfo.available_timezones()
+        if "/" in name and not name.startswith(legacy)
+    }
+    return sorted(names | {"UTC"})
+
+
+def zone_or_none(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The zone called ``name``, or None when it is empty or unknown."""
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def in_zone(value: datetime | None, tz: zoneinfo.ZoneInfo) -> str:
+    """'Thu 3 Dec 2026, 23:59 EAT': a moment as the cohort's clocks show it."""
+    if value is None:
+        return "—"
+    return dateformat.format(timezone.localtime(value, tz), "D j M Y, H:i T")
+
+
+def describe_zone(tz: zoneinfo.ZoneInfo | None) -> str:
+    """Help text for a date field: which time zone it is shown and read in."""
+    if tz is None:
+        return "Entered in the cohort's time zone."
+    now = timezone.localtime(timezone.now(), tz)
+    offset = now.strftime("%z")
+    return f"In {tz.key} time ({now.tzname()}, UTC{offset[:3]}:{offset[3:]}), the cohort's zone."
+
+
+def pk_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text input that suggests IANA time zone names as you type (a datalist)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"list": "time-zone-names", "autocomplete": "off", **(attrs or {})})
+
+    def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
+        options = format_html_join("", '<option value="{}">', ((n,) for n in time_zone_names()))
+        datalist = format_html('<datalist id="time-zone-names">{}</datalist>', options)
+        return super().render(name, value, attrs, renderer) + datalist
+
+
+class CohortZoneFieldsMixin:
+    """Says on every date field which time zone it is shown and read in."""
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if isinstance(db_field, models.DateTimeField) and field is not None:
+            field.help_text = describe_zone(getattr(request, "cohort_tz", None))
+        return field
+
+
+class CohortZoneAdmin(CohortZoneFieldsMixin, admin.ModelAdmin):
+    """A change page whose dates display and parse in one cohort's time zone."""
+
+    def cohort_zone(self, request: HttpRequest, object_id: str | None) -> zoneinfo.ZoneInfo | None:
+        """The zone of the cohort the page is about (None when not known yet)."""
+        raise NotImplementedError
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        tz = self.cohort_zone(request, unquote(object_id) if object_id else None)
+        request.cohort_tz = tz  # type: ignore[attr-defined]
+        with timezone.override(tz):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            # Render inside the override: a TemplateResponse renders lazily, later.
+            if isinstance(response, TemplateResponse) and not response.is_rendered:
+                response.render()
+        return response
+
+
+def zone_of(queryset: QuerySet, lookup: str) -> zoneinfo.ZoneInfo | None:
+    """The zone named by ``lookup`` on the queryset's first row (one small query)."""
+    return zone_or_none(queryset.values_list(lookup, flat=True).first())
+
+
+# --- Forms ---------------------------------------------------------------------------------
+
+
+class LinesField(forms.CharField):
+    """A list of strings (objectives, concepts, file names) edited one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"})
+
+    def __init__(self, *, encoder: Any = None, decoder: Any = None, **kwargs: Any) -> None:
+        # JSONField.formfield() passes its encoder and decoder; plain lines need neither.
+        super().__init__(**kwargs)
+        described = str(self.help_text).removesuffix(".").removesuffix(", one string each")
+        self.help_text = f"{described}. One per line." if described else "One per line."
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        text = super().to_python(value)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class CurriculumAdminMixin:
+    """Content editing: list fields one item per line, counts that start at 1."""
+
+    formfield_overrides = {models.JSONField: {"form_class": LinesField}}
+    # The database refuses 0 (CheckConstraint); saying so on the field reads better.
+    positive_fields = {(Task, "points"), (Project, "weight")}
+
+    def formfield_for_dbfield(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        if (db_field.model, db_field.name) in self.positive_fields:
+            kwargs.setdefault("min_value", 1)
+        if isinstance(db_field, models.TextField):
+            kwargs.setdefault(
+                "widget", forms.Textarea(attrs={"rows": 10, "class": "vLargeTextField"})
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form fields it names (else on top)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
