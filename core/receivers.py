@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.urls import reverse
 
 from core import signals
 from core.models import (
@@ -58,7 +59,7 @@ def tell_mentors_about_submission(sender: type, iteration: Iteration, **kwargs: 
             f"{attempt.learner.name} submitted {release.project.title} "
             f"(iteration {iteration.number})"
         ),
-        url=f"/review/{iteration.pk}/",
+        url=reverse("review_detail", args=[iteration.pk]),
     )
 
 
@@ -90,13 +91,26 @@ def tell_learner_review_done(sender: type, review: Review, **kwargs: Any) -> Non
 
 @receiver(signals.comment_posted)
 def tell_thread_about_comment(sender: type, comment: Comment, **kwargs: Any) -> None:
-    """Everyone in the thread hears of a new comment: the learner, reviewers, commenters."""
+    """Everyone in the thread hears of a new comment: the learner, reviewers, commenters.
+
+    Claim holders count as reviewers. Until someone on the reviewing side is in the
+    thread, the learner's messages go to the cohort's mentors, so no question goes unheard.
+    """
     attempt = comment.attempt
     reviewers = Review.objects.filter(iteration__attempt=attempt).values("reviewer_id")
+    claimers = ReviewClaim.objects.live().filter(iteration__attempt=attempt).values("reviewer_id")
     commenters = attempt.comments.values("author_id")
-    participants = User.objects.filter(
-        Q(pk=attempt.learner_id) | Q(pk__in=reviewers) | Q(pk__in=commenters)
-    ).exclude(pk=comment.author_id)
+    thread = Q(pk__in=reviewers) | Q(pk__in=claimers) | Q(pk__in=commenters)
+    if not User.objects.filter(thread).exclude(pk=attempt.learner_id).exists():
+        thread |= Q(
+            memberships__cohort_id=attempt.release.cohort_id,
+            memberships__role=Membership.Role.MENTOR,
+        )
+    participants = (
+        User.objects.filter(Q(pk=attempt.learner_id) | thread)
+        .exclude(pk=comment.author_id)
+        .distinct()
+    )
     notify(
         users=participants,
         kind=Kind.NEW_COMMENT,

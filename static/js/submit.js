@@ -1,0 +1,97 @@
+// The submit page (templates/core/submit.html). Loaded with `defer`; no inline scripts.
+// Lists the chosen files with their sizes and flags the ones the server will refuse
+// (the server checks everything again: this only saves a pointless upload), and
+// shows "Submitting…" so a second click is visibly unnecessary (the server's
+// one-time token makes it harmless anyway).
+(function () {
+  "use strict";
+
+  var MB = 1024 * 1024;
+
+  function formatSize(bytes) {
+    if (bytes < MB) {
+      return Math.max(1, Math.round(bytes / 1024)) + " KB";
+    }
+    return (bytes / MB).toFixed(1) + " MB";
+  }
+
+  function item(text, problem) {
+    var li = document.createElement("li");
+    if (problem) {
+      li.className = "text-danger";
+      var icon = document.createElement("i");
+      icon.className = "bi bi-exclamation-circle me-1";
+      icon.setAttribute("aria-hidden", "true");
+      li.appendChild(icon);
+    }
+    li.appendChild(document.createTextNode(text));
+    return li;
+  }
+
+  function listFiles(input) {
+    var list = input.closest("form").querySelector("[data-file-list]");
+    if (!list) {
+      return;
+    }
+    var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+    var maxMb = parseInt(input.getAttribute("data-max-mb"), 10);
+    var files = Array.prototype.slice.call(input.files || []);
+    list.replaceChildren();
+    files.forEach(function (file) {
+      var tooBig = maxMb && file.size > maxMb * MB;
+      var text = file.name + " · " + formatSize(file.size);
+      if (tooBig) {
+        text += " — larger than " + maxMb + " MB, it will be refused";
+      }
+      list.appendChild(item(text, tooBig));
+    });
+    if (maxFiles && files.length > maxFiles) {
+      list.appendChild(
+        item(files.length + " files chosen: an iteration may have at most " + maxFiles + ".", true)
+      );
+    }
+    list.hidden = files.length === 0;
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (input.matches && input.matches("input[type=file][data-max-files]")) {
+      listFiles(input);
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-submit-form]")) {
+      return;
+    }
+    if (form.getAttribute("data-submitting")) {
+      event.preventDefault();
+      return;
+    }
+    form.setAttribute("data-submitting", "true");
+    var button = form.querySelector("[data-submit-button]");
+    if (button) {
+      button.disabled = true;
+      var label = button.querySelector("[data-submit-label]");
+      if (label) {
+        label.textContent = "Submitting…";
+      }
+    }
+  });
+
+  // Coming back with the browser's Back button restores the page as it was left.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("[data-submit-form][data-submitting]").forEach(function (form) {
+      form.removeAttribute("data-submitting");
+      var button = form.querySelector("[data-submit-button]");
+      if (button) {
+        button.disabled = false;
+        var label = button.querySelector("[data-submit-label]");
+        if (label && label.getAttribute("data-label")) {
+          label.textContent = label.getAttribute("data-label");
+        }
+      }
+    });
+  });
+})();
