@@ -74,7 +74,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-DEBUG_TOOLBAR = DEBUG and not TESTING and importlib.util.find_spec("debug_toolbar") is not None
+DEBUG_TOOLBAR = (
+    DEBUG
+    and not TESTING
+    and envbool("DEBUG_TOOLBAR", True)
+    and importlib.util.find_spec("debug_toolbar") is not None
+)
 if DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
     MIDDLEWARE.insert(3, "debug_toolbar.middleware.DebugToolbarMiddleware")

@@ -22,7 +22,10 @@ PRODUCTION_ENV = {
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``manage.py`` in a fresh interpreter with ``env`` on top of ours."""
-    base = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
+    # The test run's own switches (DEBUG, DJANGO_ALLOW_ASYNC_UNSAFE for browser
+    # tests) are not part of a deployment's environment.
+    unset = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {key: value for key, value in os.environ.items() if key not in unset}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
