@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    command -v $$p; break; fi; done)
 
-.PHONY: help venv run test lint format migrate seed check-deploy clean
+.PHONY: help venv run test lint format migrate seed check-deploy clean backup restore
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,5 +51,17 @@ check-deploy: venv  ## Django's deployment checks with production-like settings
 	DEBUG=false SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=prodev.example \
 	  REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) manage.py check --deploy --fail-level WARNING
 
+# Backups (docs/operations.md): no `venv` prerequisite, so a restore never waits on pip.
+backup:  ## pg_dump DATABASE_URL + tar MEDIA_ROOT into backups/<UTC time>/ (BACKUP_DIR=…)
+	$(PY) ops/backups.py create
+
+restore:  ## restore FILE=backups/<time> into DATABASE_URL and MEDIA_ROOT (FORCE=1 overwrites)
+	@if [ -z "$(FILE)" ]; then echo "Name the backup: make restore FILE=backups/<time>" >&2; exit 2; fi
+	$(PY) ops/backups.py restore "$(FILE)" $(if $(filter 1 true yes,$(FORCE)),--force)
+
 clean:  ## remove the virtual environment and local data
 	rm -rf $(VENV) var/db.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+.PHONY: bench
+bench: venv  ## load-test gunicorn on the large data set (PostgreSQL + Redis; see docs/benchmarks.md)
+	$(PY) bench/run.py

@@ -184,6 +184,16 @@ class QueueFilterForm(forms.Form):
         }
 
 
+# Peer reviews: "How confident are you?" (Review.confidence, 1–5).
+CONFIDENCE_CHOICES = [
+    (1, "Not sure"),
+    (2, "Somewhat unsure"),
+    (3, "Fairly sure"),
+    (4, "Confident"),
+    (5, "Certain"),
+]
+
+
 @dataclass(frozen=True)
 class TaskVerdictRow:
     """One task of a review form with its two bound fields, for templates."""
@@ -227,11 +237,14 @@ class ReviewForm(forms.Form):
         *args: object,
         tasks: Sequence[Task],
         with_decision: bool = True,
+        with_confidence: bool = False,
         disabled: bool = False,
         **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.tasks = list(tasks)
+        # Peer reviews also say how sure the reviewer is (core/_review_form.html shows it).
+        self.with_confidence = with_confidence
         self.submitting = self.is_bound and self.data.get("action") == self.ACTION_SUBMIT
         for task in self.tasks:
             self.fields[self.passed_name(task)] = forms.ChoiceField(
@@ -254,6 +267,15 @@ class ReviewForm(forms.Form):
             )
         if not with_decision:
             del self.fields["decision"]
+        if with_confidence:
+            self.fields["confidence"] = forms.TypedChoiceField(
+                label="How confident are you?",
+                required=False,
+                coerce=int,
+                empty_value=None,
+                choices=CONFIDENCE_CHOICES,
+                widget=forms.RadioSelect(attrs={"class": "btn-check"}),
+            )
         for field in self.fields.values():
             field.disabled = disabled
         # The Markdown editor include labels the feedback itself.
@@ -275,6 +297,8 @@ class ReviewForm(forms.Form):
         if review is None:
             return {}
         initial = {"feedback": review.feedback, "decision": review.decision}
+        if review.confidence is not None:
+            initial["confidence"] = str(review.confidence)
         for verdict in review.verdicts.all():
             if verdict.passed is not None:
                 initial[f"task_{verdict.task_id}_passed"] = cls.PASS if verdict.passed else cls.FAIL
@@ -297,6 +321,9 @@ class ReviewForm(forms.Form):
                     self.add_error(name, "Choose pass or fail before submitting.")
             if "decision" in self.fields and not cleaned.get("decision"):
                 self.add_error("decision", "Choose a decision: approved or changes requested.")
+            confidence_missing = cleaned.get("confidence") is None
+            if self.with_confidence and confidence_missing and "confidence" not in self.errors:
+                self.add_error("confidence", "Say how confident you are in this review.")
         return cleaned
 
     def verdicts(self) -> dict[int, VerdictInput]:
@@ -309,6 +336,38 @@ class ReviewForm(forms.Form):
             )
             for task in self.tasks
         }
+
+
+# Peer reviews (issue #5): the reviewed learner rates a peer review and may report it.
+
+MAX_REPORT_CHARS = 2_000  # ReviewReport.reason
+
+
+class ReviewRatingForm(forms.Form):
+    """Was this peer review helpful? Yes or no."""
+
+    helpful = forms.TypedChoiceField(
+        choices=[("yes", "Helpful"), ("no", "Not helpful")],
+        coerce=lambda value: value == "yes",
+        error_messages={"required": "Say whether the review was helpful."},
+    )
+
+
+class ReviewReportForm(forms.Form):
+    """Why a peer review should be looked at by staff."""
+
+    reason = forms.CharField(
+        label="What is wrong with this review?",
+        max_length=MAX_REPORT_CHARS,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": "For example: insulting language, or verdicts that ignore the work.",
+            }
+        ),
+        error_messages={"required": "Say what is wrong with this review."},
+    )
 
 
 # --- Submit page (issue #4): a learner hands in an iteration ------------------------------

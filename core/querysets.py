@@ -97,6 +97,20 @@ class IterationQuerySet(models.QuerySet):
         """Iterations that still need a review decision."""
         return self.filter(status="waiting")
 
+    def for_mentor_queue(self, now: datetime | None = None) -> IterationQuerySet:
+        """What mentors should see: mentor-reviewed projects, and peer-reviewed ones
+        that escalated (past their peer SLA) or whose peers tied."""
+        return self.filter(
+            Q(peer_due_at__isnull=True)
+            | Q(attempt__release__project__mentor_review_required=True)
+            | Q(peer_due_at__lte=_now(now))
+            | Q(peer_tie=True)
+        )
+
+    def past_mentor_sla(self, now: datetime | None = None) -> IterationQuerySet:
+        """Waiting iterations whose mentor SLA has passed (the staff board)."""
+        return self.waiting().filter(mentor_due_at__lte=_now(now))
+
     def reviewable_by(self, user: User) -> IterationQuerySet:
         """Iterations ``user`` may review as a mentor: their cohorts', never their own."""
         if not user.is_authenticated:
@@ -105,10 +119,10 @@ class IterationQuerySet(models.QuerySet):
             return self.exclude(attempt__learner=user)
         from core.models import Membership
 
-        mentors = Membership.objects.filter(
-            cohort=OuterRef("attempt__release__cohort"), user=user, role="mentor"
-        )
-        return self.filter(Exists(mentors)).exclude(attempt__learner=user)
+        # An IN over the mentor's few cohorts lets PostgreSQL start from them; a
+        # correlated EXISTS walked every attempt of the mentor's cohorts.
+        cohorts = Membership.objects.filter(user=user, role="mentor").values("cohort_id")
+        return self.filter(attempt__release__cohort_id__in=cohorts).exclude(attempt__learner=user)
 
 
 class ReviewClaimQuerySet(models.QuerySet):
@@ -120,3 +134,15 @@ class ReviewClaimQuerySet(models.QuerySet):
 class NotificationQuerySet(models.QuerySet):
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
+
+
+class PeerAssignmentQuerySet(models.QuerySet):
+    def live(self, now: datetime | None = None) -> PeerAssignmentQuerySet:
+        """Open, unexpired assignments (expiry is checked on read)."""
+        return self.filter(
+            completed_at__isnull=True, released_at__isnull=True, expires_at__gt=_now(now)
+        )
+
+    def open(self) -> PeerAssignmentQuerySet:
+        """Not completed nor released (may be expired but not yet noticed)."""
+        return self.filter(completed_at__isnull=True, released_at__isnull=True)

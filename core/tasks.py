@@ -32,3 +32,11 @@ def send_email_on_commit(message: EmailMultiAlternatives) -> None:
         "from_email": message.from_email,
     }
     transaction.on_commit(lambda: send_email.enqueue(**kwargs))
+
+
+@task
+def export_scores(*, export_id: int) -> None:
+    """Write a cohort's scores to a CSV file (see core.services.exports)."""
+    from core.services.exports import score_export_run
+
+    score_export_run(export_id=export_id)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestIdMiddleware",  # first: every response carries X-Request-ID
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -69,9 +70,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.AuditMiddleware",  # last: sees every view's 403/404/429
 ]
 
 DEBUG_TOOLBAR = (
@@ -82,7 +85,10 @@ DEBUG_TOOLBAR = (
 )
 if DEBUG_TOOLBAR:
     INSTALLED_APPS.append("debug_toolbar")
-    MIDDLEWARE.insert(3, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    )
     INTERNAL_IPS = ["127.0.0.1"]
     # Collapsed to its handle so it never covers the page being worked on.
     DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
@@ -135,6 +141,16 @@ else:
 
 # Sessions live in the database so any web process can serve any request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Signed-in sessions end after this long without a request, and this long after sign-in
+# (core.middleware.SessionLifetimeMiddleware); 0 turns a limit off. Off by default in the
+# test suite, whose tests move the clock days ahead with signed-in clients;
+# tests/test_sessions.py turns them on.
+SESSION_IDLE_TIMEOUT_MINUTES = envint(
+    "SESSION_IDLE_TIMEOUT_MINUTES", 0 if TESTING else 120, minimum=0
+)
+SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 0 if TESTING else 24 * 14, minimum=0)
+# The cookie (and the stored session) never outlives the absolute lifetime.
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600 or 60 * 60 * 24 * 14
 
 # Background work: Django's tasks framework.
 TASKS_BACKEND = envchoice("TASKS_BACKEND", "immediate", ("immediate", "database"))
@@ -231,10 +247,22 @@ CLAIM_MINUTES = envint("CLAIM_MINUTES", 30, minimum=1)  # a mentor's lease on an
 MAX_CLAIMS = envint("MAX_CLAIMS", 4, minimum=1)  # live claims one mentor may hold
 MAX_UPLOAD_MB = envint("MAX_UPLOAD_MB", 10, minimum=1)  # per attachment
 MAX_ATTACHMENTS = 5  # per iteration
+PEER_ASSIGNMENT_HOURS = envint("PEER_ASSIGNMENT_HOURS", 8, minimum=1)  # a peer's lease
 MAX_ZIP_UNCOMPRESSED_MB = 50  # total size of a zip attachment once extracted
 MAX_ZIP_ENTRIES = 1000
 PASSING_SCORE = 50  # percent: a project scored at least this is done
+# Percent: a learner whose overall score (see core/services/dashboards.py) is below
+# this is listed as at risk on their mentor's dashboard.
+AT_RISK_SCORE = envint("AT_RISK_SCORE", 60, minimum=0)
+# Lifetime of cached dashboard read models. Signals invalidate them on every write
+# (versioned keys, core/cache.py); this only bounds memory and a cache outage's staleness.
+DASHBOARD_CACHE_SECONDS = envint("DASHBOARD_CACHE_SECONDS", 600, minimum=1)
+EXPORT_TTL_HOURS = 24  # a finished CSV export stays downloadable this long
+EXPORT_STALE_MINUTES = 15  # an export silent this long is shown as failed
 EXPECTED_WAIT_WINDOW_DAYS = 7  # review throughput window for the expected wait
+# Requests per user (or client IP when anonymous) per minute, beyond allauth's limits;
+# counted in the cache by core.ratelimit (POSTs only), answered with 429 past them.
+RATE_LIMITS = {"submissions": 10, "comments": 20, "review_requests": 30, "exports": 5}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields; files stream to disk past this
 
 LANGUAGE_CODE = "en-us"
@@ -298,13 +326,26 @@ if not DEBUG:
             "REDIS_URL must be set when DEBUG is off: rate limits need a shared cache."
         )
 
+# One line per record: JSON in production (core.logging.JsonFormatter), plain text with
+# escaped line breaks in development; both carry the request id (X-Request-ID).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {
+            "()": "core.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "core.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["request_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -124,6 +124,12 @@ def project_form(module_id: int, tasks: list[dict[str, object]]) -> dict[str, ob
         "requirements": "",
         "estimated_hours": 8,
         "weight": 1,
+        # The review policy fieldset (a browser posts the defaults shown).
+        "peer_reviews_required": 0,
+        "peer_reviews_owed": 0,
+        "mentor_review_required": "on",
+        "peer_sla_hours": 48,
+        "mentor_sla_hours": 72,
         **inline("tasks", tasks),
         **inline("resources", []),
     }

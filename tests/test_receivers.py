@@ -141,6 +141,23 @@ def test_a_claim_tells_the_learner(
     assert mailoutbox == []  # in-app only by default
 
 
+def test_an_approval_keeps_a_held_grade_out_of_the_message(
+    learner: User,
+    mentor: User,
+    submitted: Iteration,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    project = submitted.attempt.release.project
+    project.peer_reviews_owed = 2
+    project.save()
+    decide(submitted, mentor, Review.Decision.APPROVED, django_capture_on_commit_callbacks)
+    (note,) = notes_for(learner)
+    assert note.body == "Your grade is pending: 2 of 2 peer reviews owed."
+    (email,) = mailoutbox
+    assert "%" not in email.body
+
+
 def test_an_approval_tells_the_learner_by_email_too(
     learner: User,
     mentor: User,
@@ -152,7 +169,7 @@ def test_an_approval_tells_the_learner_by_email_too(
     (note,) = notes_for(learner)
     assert note.kind == Notification.Kind.REVIEW_DONE
     assert note.title == "Python Generators was approved"
-    assert note.body == "Your score is now 200.00%."  # all passed on time: M + M × A = 2
+    assert note.body == "Your score is now 200%."  # all passed on time: M + M × A = 2
     assert note.url == f"/attempts/{submitted.attempt_id}/"
     assert notes_for(mentor) == []
     (email,) = mailoutbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -16,17 +17,29 @@ from django.utils import timezone
 
 from core.demo.curriculum import PROGRAM
 from core.models import (
+    Attempt,
     Cohort,
+    Comment,
     Extension,
+    Iteration,
     Membership,
     Module,
+    Notification,
+    PeerAssignment,
     Program,
     Project,
     ProjectRelease,
     Resource,
+    Review,
+    ReviewClaim,
+    ReviewRating,
+    ReviewReport,
     Task,
     User,
+    Verdict,
 )
+from core.services.reviews import iteration_submit
+from core.services.scoring import attempt_receipts, best_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +56,17 @@ TABLES: list[type[Model]] = [
     Membership,
     ProjectRelease,
     Extension,
+    Attempt,
+    Iteration,
+    Iteration.tasks_claimed.through,
+    Review,
+    Verdict,
+    ReviewClaim,
+    Comment,
+    Notification,
+    PeerAssignment,
+    ReviewRating,
+    ReviewReport,
 ]
 DEMO_ACCOUNTS = [
     "learner@example.com",
@@ -198,3 +222,152 @@ def test_it_runs_without_the_flag_in_debug(settings: Any) -> None:
     call_command("seed_demo", stdout=out)
     assert "Demo data ready." in out.getvalue()
     assert "9 modules" in out.getvalue()
+
+
+# --- Demo attempts (core/demo/attempts.py) ---------------------------------------------------
+
+
+def test_it_changes_nothing_when_run_again_after_the_demo_claim_expired() -> None:
+    seed()
+    before = snapshot()
+    assert ReviewClaim.objects.live().count() == 1
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        out = seed()
+        assert ReviewClaim.objects.live().count() == 0  # it expired; nobody renews it
+    assert snapshot() == before
+    assert "Created: nothing (already up to date)." in out
+
+
+def test_it_leaves_people_who_already_have_work_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An older demo database: accounts and calendar, but no demo attempts yet...
+    monkeypatch.setattr("core.management.commands.seed_demo.seed_attempts", lambda *args: 0)
+    seed()
+    monkeypatch.undo()
+    cohort = Cohort.objects.get(slug="cohort-7")
+    # ...where Grace has already submitted something herself.
+    grace = User.objects.get(email="grace@example.com")
+    release = cohort.releases.current().order_by("opens_at").first()
+    iteration, _ = iteration_submit(
+        learner=grace, release=release, repo_url="https://github.com/grace/own"
+    )
+
+    assert "attempts" in seed()
+    assert list(Attempt.objects.filter(learner=grace)) == [iteration.attempt]
+    assert Attempt.objects.exclude(learner=grace).count() > 10
+
+
+def test_the_demo_learner_has_work_in_every_state(cohort: Cohort) -> None:
+    now = timezone.now()
+    learner = User.objects.get(email="learner@example.com")
+    mentor = User.objects.get(email="mentor@example.com")
+    attempts = Attempt.objects.filter(learner=learner).select_related("release")
+    assert {a.status for a in attempts} == {"approved", "changes_requested", "waiting"}
+
+    # Approved, with a receipt in which an advanced task passed.
+    first = attempts.filter(status="approved").order_by("release__opens_at").first()
+    receipt = best_receipt(attempt_receipts(first))
+    assert receipt is not None and receipt.deadline_met == "first"
+    assert receipt.advanced_passed > 0 and receipt.mandatory_passed == receipt.mandatory_total
+    assert first.score == receipt.score == Decimal("150.00")
+
+    # Late: submitted after the second deadline, reviewed, scored at 50%.
+    late = [
+        a
+        for a in attempts
+        if (r := best_receipt(attempt_receipts(a))) and r.multiplier == Decimal("0.50")
+    ]
+    assert len(late) == 1
+    iteration = late[0].iterations.get()
+    assert iteration.submitted_at > late[0].release.second_deadline
+    assert late[0].score == Decimal("50.00")
+
+    # Changes requested: failed tasks explained, and a thread with the mentor.
+    changes = attempts.get(status="changes_requested")
+    review = Review.objects.get(iteration__attempt=changes)
+    assert review.reviewer == mentor and review.decision == "changes_requested"
+    failed = review.verdicts.filter(passed=False)
+    assert failed.exists() and all(verdict.comment for verdict in failed)
+    thread = list(changes.comments.order_by("created_at"))
+    assert 2 <= len(thread) <= 3
+    assert {comment.author for comment in thread} == {learner, mentor}
+    assert all(comment.created_at > review.submitted_at for comment in thread)
+    assert changes.release.deadlines_for().state(now) == "current"
+
+    # Waiting since yesterday, on a current project, free to claim.
+    waiting = attempts.get(status="waiting").iterations.get()
+    assert waiting.status == "waiting"
+    assert timedelta(hours=12) < now - waiting.submitted_at < timedelta(hours=36)
+    assert not waiting.claims.exists()
+
+    # The bell has news, some of it unread.
+    notifications = Notification.objects.filter(user=learner)
+    assert notifications.count() >= 3
+    assert 0 < notifications.unread().count() < notifications.count()
+
+
+def test_the_classmates_fill_the_queue_and_the_scores(cohort: Cohort) -> None:
+    now = timezone.now()
+    mentor = User.objects.get(email="mentor@example.com")
+    waiting = Iteration.objects.waiting().filter(attempt__release__cohort=cohort)
+    classmates = waiting.exclude(attempt__learner__email="learner@example.com")
+    assert classmates.count() >= 4
+    ages = {now - iteration.submitted_at for iteration in classmates}
+    assert max(ages) - min(ages) > timedelta(days=2)
+    assert classmates.filter(number=2).count() == 1  # a resubmission
+    for iteration in waiting:
+        assert iteration.submitted_at <= now
+        assert iteration.attempt.release.deadlines_for().state(now) == "current"
+
+    claim = ReviewClaim.objects.live().get()
+    assert claim.reviewer == mentor
+    assert claim.iteration.status == "waiting"
+    assert timedelta(minutes=15) < claim.expires_at - now <= timedelta(minutes=20)
+    # The mentor has begun the review: a draft, seen by nobody else, scoring nothing.
+    draft = Review.objects.get(iteration=claim.iteration)
+    assert draft.reviewer == mentor and draft.is_draft
+    assert draft.verdicts.filter(passed=False).exclude(comment="").exists()
+    assert claim.iteration.attempt.score is None
+
+    approved = Attempt.objects.filter(status="approved").exclude(
+        learner__email="learner@example.com"
+    )
+    assert len(set(approved.values_list("score", flat=True))) >= 3
+    assert Notification.objects.filter(user=mentor).unread().exists()
+
+
+def test_every_demo_score_equals_a_recompute_and_every_review_is_in_the_past(
+    cohort: Cohort,
+) -> None:
+    now = timezone.now()
+    for attempt in Attempt.objects.all():
+        best = best_receipt(attempt_receipts(attempt))
+        assert attempt.score == (best.score if best else None), attempt
+        assert attempt.scored_iteration == (best.iteration if best else None)
+    decided = Review.objects.exclude(submitted_at=None)
+    for review in decided.select_related("iteration__attempt__release"):
+        assert review.iteration.submitted_at < review.submitted_at < now
+        assert review.iteration.attempt.release.opens_at < review.iteration.submitted_at
+        assert review.verdicts.count() == review.iteration.attempt.release.project.tasks.count()
+    # Some reviews fall within the expected-wait window, so waiting work shows an estimate.
+    assert decided.filter(submitted_at__gt=now - timedelta(days=7)).count() >= 3
+
+
+def test_the_demo_pages_show_the_work(cohort: Cohort, client: Client) -> None:
+    client.login(email="learner@example.com", password="prodev-demo")
+    for attempt in Attempt.objects.filter(learner__email="learner@example.com"):
+        response = client.get(attempt.get_absolute_url())
+        assert response.status_code == 200
+    assert (
+        b"Expected wait"
+        in client.get(
+            Attempt.objects.get(
+                learner__email="learner@example.com", status="waiting"
+            ).get_absolute_url()
+        ).content
+    )
+    assert client.get("/notifications/").status_code == 200
+
+    client.login(email="mentor@example.com", password="prodev-demo")
+    queue = client.get("/review/").content.decode()
+    assert "resubmission" in queue
+    assert "Yours" in queue  # the live demo claim

@@ -8,6 +8,7 @@ Importing the package registers every model admin.
 
 from __future__ import annotations
 
-from core.admin import accounts, cohorts, curriculum
+from core.admin import accounts, cohorts, curriculum, peer
+from core.admin import audit as audit  # the read-only audit log (issue #7)
 
-__all__ = ["accounts", "cohorts", "curriculum"]
+__all__ = ["accounts", "cohorts", "curriculum", "peer"]

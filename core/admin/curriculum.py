@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -88,12 +90,37 @@ class ResourceInline(admin.TabularInline):
     extra = 0
 
 
+class PeerReviewFilter(admin.SimpleListFilter):
+    """Mentor-only projects, or those with peer reviews (fixed choices: no query)."""
+
+    title = "peer reviews required"
+    parameter_name = "peer_reviews"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("none", "None (mentor only)"), ("some", "One or more")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Project]) -> QuerySet[Project]:
+        if self.value() == "none":
+            return queryset.filter(peer_reviews_required=0)
+        if self.value() == "some":
+            return queryset.filter(peer_reviews_required__gt=0)
+        return queryset
+
+
 @admin.register(Project)
 class ProjectAdmin(CurriculumAdminMixin, admin.ModelAdmin):
     """A project with its tasks and resources, edited on one page."""
 
-    list_display = ["title", "module", "order", "estimated_hours", "weight", "task_count"]
-    list_filter = ["module__program", "module"]
+    list_display = [
+        "title",
+        "module",
+        "order",
+        "estimated_hours",
+        "weight",
+        "peer_reviews_required",
+        "task_count",
+    ]
+    list_filter = ["module__program", "module", PeerReviewFilter]
     list_select_related = ["module"]
     search_fields = ["title", "slug", "summary"]
     ordering = ["module__program__name", "module__order", "order"]
@@ -103,6 +130,22 @@ class ProjectAdmin(CurriculumAdminMixin, admin.ModelAdmin):
         (None, {"fields": ["module", ("order", "title"), "slug", "summary"]}),
         ("Content", {"fields": ["description", "concepts", "objectives", "requirements"]}),
         ("Scheduling and score", {"fields": [("estimated_hours", "weight"), "prerequisites"]}),
+        (
+            "Review policy",
+            {
+                "fields": [
+                    ("peer_reviews_required", "peer_reviews_owed"),
+                    ("mentor_review_required", "submitters_may_review"),
+                    ("peer_sla_hours", "mentor_sla_hours"),
+                ],
+                "description": (
+                    "Who reviews each iteration and how fast. With 0 peer reviews a mentor "
+                    "reviews everything; past the peer SLA an iteration short of peer "
+                    "reviews goes to the mentor queue, past the mentor SLA to the staff "
+                    "SLA board."
+                ),
+            },
+        ),
     ]
     inlines = [TaskInline, ResourceInline]
 

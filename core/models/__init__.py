@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from core.models.accounts import User
+from core.models.audit import AuditEvent
 from core.models.cohorts import Cohort, Deadlines, Extension, Membership, ProjectRelease
 from core.models.curriculum import Module, Program, Project, Resource, Task
+from core.models.exports import ScoreExport
 from core.models.notifications import EmailPreference, Notification
+from core.models.peer import PeerAssignment, ReviewRating, ReviewReport
 from core.models.submissions import (
     Attachment,
     Attempt,
@@ -19,6 +22,7 @@ from core.models.submissions import (
 __all__ = [
     "Attachment",
     "Attempt",
+    "AuditEvent",
     "Cohort",
     "Comment",
     "Deadlines",
@@ -28,12 +32,16 @@ __all__ = [
     "Membership",
     "Module",
     "Notification",
+    "PeerAssignment",
     "Program",
     "Project",
     "ProjectRelease",
     "Resource",
     "Review",
     "ReviewClaim",
+    "ReviewRating",
+    "ReviewReport",
+    "ScoreExport",
     "Task",
     "User",
     "Verdict",

@@ -80,6 +80,7 @@ class Membership(models.Model):
             models.CheckConstraint(
                 condition=Q(role__in=["learner", "mentor", "reviewer"]),
                 name="membership_role_valid",
+                violation_error_message="The role is learner, mentor or reviewer.",
             ),
         ]
         indexes = [models.Index(fields=["cohort", "role"], name="membership_cohort_role")]

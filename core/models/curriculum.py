@@ -65,6 +65,34 @@ class Project(models.Model):
     prerequisites = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="unlocks"
     )
+    # Review policy.
+    peer_reviews_required = models.PositiveSmallIntegerField(
+        "peer reviews required",
+        default=0,
+        help_text="N: peer reviews each iteration gets (0 = mentor review only).",
+    )
+    peer_reviews_owed = models.PositiveSmallIntegerField(
+        "peer reviews owed",
+        default=0,
+        help_text="M: reviews a learner must give before their own grade is released.",
+    )
+    mentor_review_required = models.BooleanField(
+        default=True, help_text="A mentor reviews every iteration, even after its peer reviews."
+    )
+    submitters_may_review = models.BooleanField(
+        default=False,
+        help_text="Learners who have submitted (not only passed) this project may peer-review it.",
+    )
+    peer_sla_hours = models.PositiveSmallIntegerField(
+        "peer SLA (hours)",
+        default=48,
+        help_text="Past this, an iteration still short of peer reviews goes to the mentor queue.",
+    )
+    mentor_sla_hours = models.PositiveSmallIntegerField(
+        "mentor SLA (hours)",
+        default=72,
+        help_text="Past this, an undecided iteration shows on the staff SLA board.",
+    )
 
     objects = ProjectQuerySet.as_manager()
 
@@ -72,7 +100,16 @@ class Project(models.Model):
         ordering = ["module__program", "module__order", "order"]
         constraints = [
             models.UniqueConstraint(fields=["module", "order"], name="project_unique_order"),
-            models.CheckConstraint(condition=Q(weight__gte=1), name="project_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=1),
+                name="project_weight_positive",
+                violation_error_message="The weight must be at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(peer_sla_hours__gte=1, mentor_sla_hours__gte=1),
+                name="project_sla_positive",
+                violation_error_message="SLAs are at least one hour.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,9 +155,15 @@ class Task(models.Model):
         ordering = ["project", "number"]
         constraints = [
             models.UniqueConstraint(fields=["project", "number"], name="task_unique_number"),
-            models.CheckConstraint(condition=Q(points__gte=1), name="task_points_positive"),
             models.CheckConstraint(
-                condition=Q(kind__in=["mandatory", "advanced"]), name="task_kind_valid"
+                condition=Q(points__gte=1),
+                name="task_points_positive",
+                violation_error_message="A task is worth at least 1 point.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["mandatory", "advanced"]),
+                name="task_kind_valid",
+                violation_error_message="A task is mandatory or advanced.",
             ),
         ]
 

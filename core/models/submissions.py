@@ -109,6 +109,13 @@ class Iteration(models.Model):
     tasks_claimed = models.ManyToManyField(Task, blank=True, related_name="claimed_in")
     submitted_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    # Review SLA, set from the project's policy at submission: past peer_due_at an
+    # iteration still short of peer reviews escalates to the mentor queue; past
+    # mentor_due_at an undecided one shows on the staff SLA board.
+    peer_due_at = models.DateTimeField(null=True, blank=True)
+    mentor_due_at = models.DateTimeField(null=True, blank=True)
+    # Set when its N peer reviews disagree (a tie on a task or the decision).
+    peer_tie = models.BooleanField(default=False)
     # The submit form's one-time token: the same POST twice creates one iteration.
     submit_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
 
@@ -122,6 +129,11 @@ class Iteration(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="iteration_status_submitted"),
+            models.Index(
+                fields=["mentor_due_at"],
+                condition=Q(status="waiting"),
+                name="iteration_waiting_mentor_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,6 +226,10 @@ class Review(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MENTOR)
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
     feedback = models.TextField(blank=True, help_text="Markdown.")
+    # Peer reviews: how sure the reviewer is (1 = not sure … 5 = certain).
+    confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(n, str(n)) for n in range(1, 6)]
+    )
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -22,6 +22,7 @@ from core.models import (
     Attachment,
     Attempt,
     Iteration,
+    Project,
     ProjectRelease,
     Review,
     ReviewClaim,
@@ -39,6 +40,19 @@ class ReviewFlowError(Exception):
 
 class ClaimLimitReached(ReviewFlowError):
     """The reviewer already holds MAX_CLAIMS live claims."""
+
+
+def review_due_times(project: Project, submitted_at: datetime) -> dict[str, datetime | None]:
+    """The SLA due times the project's review policy gives an iteration."""
+    peer_due = (
+        submitted_at + timedelta(hours=project.peer_sla_hours)
+        if project.peer_reviews_required
+        else None
+    )
+    return {
+        "peer_due_at": peer_due,
+        "mentor_due_at": submitted_at + timedelta(hours=project.mentor_sla_hours),
+    }
 
 
 @transaction.atomic
@@ -74,6 +88,7 @@ def iteration_submit(
         old.status = Iteration.Status.SUPERSEDED
         old.save(update_fields=["status"])
         ReviewClaim.objects.filter(iteration=old, released_at=None).update(released_at=now)
+        old.peer_assignments.filter(completed_at=None, released_at=None).update(released_at=now)
     number = (
         attempt.iterations.order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
@@ -85,6 +100,7 @@ def iteration_submit(
         notes=notes,
         submitted_at=now,
         submit_token=submit_token,
+        **review_due_times(release.project, now),
     )
     iteration.full_clean(exclude=["attempt", "submit_token"])
     try:
@@ -191,6 +207,72 @@ class VerdictInput:
     comment: str = ""
 
 
+def write_review(
+    *,
+    iteration: Iteration,
+    reviewer: User,
+    kind: str,
+    verdicts: Mapping[int, VerdictInput],
+    feedback: str,
+    decision: str,
+    submit: bool,
+    confidence: int | None = None,
+) -> Review:
+    """Store a draft or a submitted review's verdicts (callers lock and authorize).
+
+    Shared by mentor and peer reviews; on submit every task needs a verdict and
+    the review a decision.
+    """
+    review = Review.objects.filter(iteration=iteration, reviewer=reviewer).first()
+    if review is None:
+        review = Review.objects.create(iteration=iteration, reviewer=reviewer, kind=kind)
+    review.feedback = feedback
+    review.confidence = confidence
+    tasks = {task.pk: task for task in iteration.attempt.release.project.tasks.all()}
+    existing = {verdict.task_id: verdict for verdict in review.verdicts.all()}
+    for task_id, value in verdicts.items():
+        if task_id not in tasks:
+            continue
+        verdict = existing.get(task_id) or Verdict(review=review, task=tasks[task_id])
+        verdict.passed, verdict.comment = value.passed, value.comment
+        verdict.save()
+    if not submit:
+        review.save(update_fields=["feedback", "confidence"])
+        return review
+    missing = [tasks[pk] for pk in tasks if verdicts.get(pk) is None or verdicts[pk].passed is None]
+    if missing:
+        raise ReviewFlowError(
+            "Give a pass or fail for every task before submitting: "
+            + ", ".join(str(task.number) for task in sorted(missing, key=lambda t: t.number))
+        )
+    if decision not in Review.Decision.values:
+        raise ReviewFlowError("Choose a decision: approved or changes requested.")
+    review.decision, review.submitted_at = decision, timezone.now()
+    review.save(update_fields=["feedback", "confidence", "decision", "submitted_at"])
+    return review
+
+
+def iteration_decide(*, iteration: Iteration, decision: str, review: Review | None) -> None:
+    """Close ``iteration`` with ``decision``, recompute the score, tell the learner."""
+    iteration.status = Iteration.Status.REVIEWED
+    iteration.save(update_fields=["status"])
+    ReviewClaim.objects.filter(iteration=iteration, released_at=None).update(
+        released_at=timezone.now()
+    )
+    attempt = iteration.attempt
+    attempt.status = (
+        Attempt.Status.APPROVED
+        if decision == Review.Decision.APPROVED
+        else Attempt.Status.CHANGES_REQUESTED
+    )
+    attempt.save(update_fields=["status", "updated_at"])
+    attempt_recompute_score(attempt=attempt)
+    if review is not None:
+        transaction.on_commit(
+            lambda: signals.review_decided.send(Review, review=review), robust=True
+        )
+
+
 @transaction.atomic
 def review_save(
     *,
@@ -201,55 +283,33 @@ def review_save(
     decision: str = "",
     submit: bool,
 ) -> tuple[Review, bool]:
-    """Save the reviewer's draft, or submit it; returns (review, submitted now).
+    """Save the mentor's draft, or submit it; returns (review, submitted now).
 
     Only the holder of a live claim may save. Submitting twice records one
-    review: the second call finds it submitted and changes nothing.
+    review: the second call finds it submitted and changes nothing. A mentor's
+    decision always overrides peer verdicts.
     """
+    # Locks the iteration AND its attempt (select_related joins them in one FOR
+    # UPDATE), the same rows iteration_submit takes: keep both, or the two can deadlock.
     locked = Iteration.objects.select_for_update().select_related("attempt").get(pk=iteration.pk)
     review = Review.objects.filter(iteration=locked, reviewer=reviewer).first()
     if review is not None and review.submitted_at is not None:
         return review, False
     claim = _held_claim(locked, reviewer)
-    if review is None:
-        review = Review.objects.create(iteration=locked, reviewer=reviewer, kind=Review.Kind.MENTOR)
-    review.feedback = feedback
-    tasks = {task.pk: task for task in locked.attempt.release.project.tasks.all()}
-    existing = {verdict.task_id: verdict for verdict in review.verdicts.all()}
-    for task_id, value in verdicts.items():
-        if task_id not in tasks:
-            continue
-        verdict = existing.get(task_id) or Verdict(review=review, task=tasks[task_id])
-        verdict.passed, verdict.comment = value.passed, value.comment
-        verdict.save()
-    if not submit:
-        review.save(update_fields=["feedback"])
-        return review, False
-
-    missing = [tasks[pk] for pk in tasks if verdicts.get(pk) is None or verdicts[pk].passed is None]
-    if missing:
-        raise ReviewFlowError(
-            "Give a pass or fail for every task before submitting: "
-            + ", ".join(str(task.number) for task in sorted(missing, key=lambda t: t.number))
-        )
-    if decision not in Review.Decision.values:
-        raise ReviewFlowError("Choose a decision: approved or changes requested.")
-    now = timezone.now()
-    review.decision, review.submitted_at = decision, now
-    review.save(update_fields=["feedback", "decision", "submitted_at"])
-    claim.released_at = now
-    claim.save(update_fields=["released_at"])
-    locked.status = Iteration.Status.REVIEWED
-    locked.save(update_fields=["status"])
-    attempt = locked.attempt
-    attempt.status = (
-        Attempt.Status.APPROVED
-        if decision == Review.Decision.APPROVED
-        else Attempt.Status.CHANGES_REQUESTED
+    review = write_review(
+        iteration=locked,
+        reviewer=reviewer,
+        kind=Review.Kind.MENTOR,
+        verdicts=verdicts,
+        feedback=feedback,
+        decision=decision,
+        submit=submit,
     )
-    attempt.save(update_fields=["status", "updated_at"])
-    attempt_recompute_score(attempt=attempt)
-    transaction.on_commit(lambda: signals.review_decided.send(Review, review=review), robust=True)
+    if not submit:
+        return review, False
+    claim.released_at = review.submitted_at
+    claim.save(update_fields=["released_at"])
+    iteration_decide(iteration=locked, decision=decision, review=review)
     return review, True
 
 
@@ -262,6 +322,7 @@ def claim_next(*, reviewer: User, queue: IterationQuerySet | None = None) -> Rev
     now = timezone.now()
     free = (
         candidates.waiting()
+        .for_mentor_queue(now)
         .exclude(claims__in=ReviewClaim.objects.live(now))
         .order_by("submitted_at", "id")
         .values_list("pk", flat=True)

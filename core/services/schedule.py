@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import signals
+from core.audit import audit
 from core.models import Cohort, Extension, Project, ProjectRelease
 from core.services.scoring import release_recompute_scores
 
@@ -110,4 +111,14 @@ def shift_cohort_deadlines(
     # bulk_update sends no post_save, so recompute here what moving a deadline changes.
     for release in releases:
         transaction.on_commit(partial(release_recompute_scores, release=release), robust=True)
+    audit(
+        action="deadline_shift",
+        obj=cohort,
+        detail={
+            "days": days,
+            "only_open": only_open,
+            "releases": [release.pk for release in releases],
+            "extensions": len(extensions),
+        },
+    )
     return len(releases)

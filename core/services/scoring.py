@@ -24,6 +24,7 @@ from core.models import (
     Task,
     Verdict,
 )
+from core.services.majority import peer_outcome
 
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
@@ -47,7 +48,7 @@ class Receipt:
     """How a score was made: every input, so a learner can check the number."""
 
     iteration: Iteration
-    review: Review
+    reviews: list[Review]  # the mentor review, or the peer reviews whose majority counted
     lines: list[TaskLine]
     mandatory_passed: int
     mandatory_total: int
@@ -57,6 +58,17 @@ class Receipt:
     deadline: datetime | None  # the deadline met (None when late)
     multiplier: Decimal
     extension: Extension | None
+
+    @property
+    def by_peers(self) -> bool:
+        return self.reviews[0].kind == Review.Kind.PEER
+
+    @property
+    def decided_by(self) -> str:
+        """Whose verdicts counted, in words for the receipt."""
+        if self.by_peers:
+            return f"the majority of {len(self.reviews)} peer reviews"
+        return f"mentor {self.reviews[0].reviewer.name}"
 
     @property
     def m(self) -> Decimal:
@@ -103,8 +115,8 @@ def lateness(
 def build_receipt(
     *,
     iteration: Iteration,
-    review: Review,
-    verdicts: Iterable[Verdict],
+    reviews: list[Review],
+    verdicts: Iterable[Verdict | MajorityVerdict],
     tasks: list[Task],
     release: ProjectRelease,
     extension: Extension | None,
@@ -126,7 +138,7 @@ def build_receipt(
     met, deadline, multiplier = lateness(release, extension, iteration.submitted_at)
     return Receipt(
         iteration=iteration,
-        review=review,
+        reviews=reviews,
         lines=lines,
         mandatory_passed=sum(line.points_earned for line in mandatory),
         mandatory_total=sum(line.task.points for line in mandatory),
@@ -147,35 +159,66 @@ def latest_extension(release: ProjectRelease, learner_id: int) -> Extension | No
     )
 
 
-def attempt_receipts(attempt: Attempt) -> list[Receipt]:
-    """A receipt for every iteration's deciding review, newest iteration first.
+@dataclass(frozen=True)
+class MajorityVerdict:
+    """A task verdict decided by the peers' majority."""
 
-    The deciding review of an iteration is its latest submitted mentor review.
+    task_id: int
+    passed: bool
+    comment: str = ""
+
+
+def attempt_receipts(attempt: Attempt) -> list[Receipt]:
+    """A receipt for every decided iteration, newest iteration first.
+
+    An iteration's verdicts come from its latest submitted mentor review (a
+    mentor always overrides peers), else from the majority of its N peer
+    reviews when the project does not require a mentor and the peers agree.
     """
     release = attempt.release
-    tasks = list(release.project.tasks.order_by("number"))
+    project = release.project
+    tasks = list(project.tasks.order_by("number"))
     extension = latest_extension(release, attempt.learner_id)
     reviews = (
-        Review.objects.filter(iteration__attempt=attempt, kind=Review.Kind.MENTOR)
+        Review.objects.filter(iteration__attempt=attempt)
         .exclude(submitted_at=None)
         .select_related("iteration", "reviewer")
         .prefetch_related("verdicts")
         .order_by("iteration__number", "submitted_at", "id")
     )
-    deciding: dict[int, Review] = {}
+    mentor: dict[int, Review] = {}
+    peers: dict[int, list[Review]] = {}
+    iterations: dict[int, Iteration] = {}
     for review in reviews:
-        deciding[review.iteration_id] = review  # later reviews of an iteration win
-    receipts = [
-        build_receipt(
-            iteration=review.iteration,
-            review=review,
-            verdicts=review.verdicts.all(),
-            tasks=tasks,
-            release=release,
-            extension=extension,
+        iterations[review.iteration_id] = review.iteration
+        if review.kind == Review.Kind.MENTOR:
+            mentor[review.iteration_id] = review  # later reviews of an iteration win
+        else:
+            peers.setdefault(review.iteration_id, []).append(review)
+    receipts = []
+    for iteration_id, iteration in iterations.items():
+        common = {
+            "iteration": iteration,
+            "tasks": tasks,
+            "release": release,
+            "extension": extension,
+        }
+        if iteration_id in mentor:
+            review = mentor[iteration_id]
+            receipts.append(
+                build_receipt(reviews=[review], verdicts=review.verdicts.all(), **common)
+            )
+            continue
+        if project.mentor_review_required:
+            continue
+        outcome = peer_outcome(
+            peers.get(iteration_id, []), [t.pk for t in tasks], project.peer_reviews_required
         )
-        for review in deciding.values()
-    ]
+        if outcome.complete and not outcome.tie:
+            majority = [
+                MajorityVerdict(task_id, passed) for task_id, passed in outcome.verdicts.items()
+            ]
+            receipts.append(build_receipt(reviews=outcome.reviews, verdicts=majority, **common))
     return sorted(receipts, key=lambda receipt: receipt.iteration.number, reverse=True)
 
 

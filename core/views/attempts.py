@@ -26,10 +26,14 @@ from core.models import (
     Membership,
     Review,
     ReviewClaim,
+    ReviewRating,
+    ReviewReport,
     Task,
     Verdict,
 )
+from core.ratelimit import ratelimit
 from core.services.comments import comment_post
+from core.services.peer import GradeHold, grade_hold, is_escalated
 from core.services.scoring import HUNDRED, Receipt, attempt_receipts, best_receipt
 from core.services.waits import WaitEstimate, wait_estimate, wait_label
 
@@ -87,6 +91,8 @@ class ReceiptView:
     deadlines: Deadlines  # the learner's, with the receipt's extension applied
     original: Deadlines  # the release's own dates
     is_best: bool
+    # Submitted peer reviews of the iteration whose verdicts a mentor's review overrode.
+    peers_overridden: int = 0
 
     @property
     def m_percent(self) -> Decimal:
@@ -121,7 +127,11 @@ def _attempts_for(user: User) -> QuerySet[Attempt]:
     if not user.is_authenticated:
         # Checked here: ``none() | other`` would be ``other``.
         return Attempt.objects.none()
-    reviewed = Review.objects.filter(iteration__attempt=OuterRef("pk"), reviewer=user)
+    # Mentor reviews only: a peer reviewer sees just the iteration assigned to them
+    # (core/views/peer.py), never the attempt's other iterations, score or reviews.
+    reviewed = Review.objects.filter(
+        iteration__attempt=OuterRef("pk"), reviewer=user, kind=Review.Kind.MENTOR
+    )
     claimed = ReviewClaim.objects.live().filter(iteration__attempt=OuterRef("pk"), reviewer=user)
     mentors = Membership.objects.filter(cohort=OuterRef("release__cohort"), user=user, role=MENTOR)
     visible = Attempt.objects.visible_to(user) | Attempt.objects.filter(
@@ -167,6 +177,13 @@ def _load_iterations(attempt: Attempt, user: User, role: str) -> list[Iteration]
     if role == "learner":
         # Drafts are the reviewer's own business until submitted.
         reviews = reviews.exclude(submitted_at=None)
+        # The learner's rating and report of each peer review (core/_peer_review_actions.html).
+        reviews = reviews.annotate(
+            my_rating=Subquery(
+                ReviewRating.objects.filter(review=OuterRef("pk")).values("helpful")
+            ),
+            i_reported=Exists(ReviewReport.objects.filter(review=OuterRef("pk"), reporter=user)),
+        )
     else:
         reviews = reviews.filter(Q(submitted_at__isnull=False) | Q(reviewer=user))
     verdicts = Verdict.objects.select_related("task").order_by("task__number")
@@ -217,7 +234,9 @@ def _timeline(iterations: list[Iteration], scored_id: int | None) -> list[Timeli
     return entries
 
 
-def _receipt_views(attempt: Attempt) -> tuple[ReceiptView | None, list[ReceiptView]]:
+def _receipt_views(
+    attempt: Attempt, peer_counts: dict[int, int]
+) -> tuple[ReceiptView | None, list[ReceiptView]]:
     """The receipt that earned the score, and the other iterations' receipts (newest first)."""
     receipts = attempt_receipts(attempt)
     best = best_receipt(receipts)
@@ -229,11 +248,52 @@ def _receipt_views(attempt: Attempt) -> tuple[ReceiptView | None, list[ReceiptVi
             deadlines=release.deadlines_for(receipt.extension),
             original=original,
             is_best=receipt is best,
+            peers_overridden=0 if receipt.by_peers else peer_counts.get(receipt.iteration.pk, 0),
         )
         for receipt in receipts
     ]
     best_view = next((view for view in views if view.is_best), None)
     return best_view, [view for view in views if not view.is_best]
+
+
+def _peer_review_counts(timeline: list[TimelineEntry]) -> dict[int, int]:
+    """Submitted peer reviews per iteration id (from the reviews already loaded)."""
+    return {
+        entry.iteration.pk: sum(
+            1 for review in entry.reviews if review.kind == Review.Kind.PEER and review.submitted_at
+        )
+        for entry in timeline
+    }
+
+
+@dataclass(frozen=True)
+class PeerProgress:
+    """Where the latest iteration's peer reviews stand, while it waits for them."""
+
+    received: int
+    required: int
+    escalated: bool
+    tie: bool
+    sla_hours: int
+
+
+def _peer_progress(
+    attempt: Attempt, latest: TimelineEntry | None, peer_counts: dict[int, int]
+) -> PeerProgress | None:
+    """For a waiting iteration of a peer-reviewed project: 'Peer reviews: 1 of 2 in', escalation."""
+    project = attempt.release.project
+    if latest is None or not project.peer_reviews_required:
+        return None
+    iteration = latest.iteration
+    if iteration.status != Iteration.Status.WAITING:
+        return None
+    return PeerProgress(
+        received=peer_counts.get(iteration.pk, 0),
+        required=project.peer_reviews_required,
+        escalated=is_escalated(iteration),
+        tie=iteration.peer_tie,
+        sla_hours=project.peer_sla_hours,
+    )
 
 
 def _state(attempt: Attempt, latest: TimelineEntry | None) -> str:
@@ -252,7 +312,12 @@ def _attempt_context(
     latest = timeline[0] if timeline else None
     state = _state(attempt, latest)
     sees_score = role != "reviewer"
-    best, other_receipts = _receipt_views(attempt) if sees_score else (None, [])
+    peer_counts = _peer_review_counts(timeline)
+    hold = grade_hold(attempt) if sees_score else GradeHold(0, 0)
+    # A held grade is not shown to its learner at all (not even the receipt's numbers).
+    grade_pending = hold.held and role == "learner"
+    shows_receipts = sees_score and not grade_pending
+    best, other_receipts = _receipt_views(attempt, peer_counts) if shows_receipts else (None, [])
     estimate: WaitEstimate | None = None
     if state == "waiting" and latest is not None:
         estimate = wait_estimate(latest.iteration)
@@ -276,6 +341,9 @@ def _attempt_context(
         "latest": latest,
         "last_decision": max(decided, key=lambda review: review.submitted_at, default=None),
         "sees_score": sees_score,
+        "hold": hold,
+        "grade_pending": grade_pending,
+        "peer": _peer_progress(attempt, latest, peer_counts),
         "receipt": best,
         "other_receipts": other_receipts,
         "estimate": estimate,
@@ -304,6 +372,7 @@ def _after(value: str | None) -> int:
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
+@ratelimit("comments")
 def attempt_comments(request: HttpRequest, pk: int) -> HttpResponse:
     """The thread's endpoint: GET polls for comments after ``?after=``, POST adds one."""
     attempt = _get_attempt_for_user(request, pk)

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import BooleanField, Prefetch, QuerySet, Value
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from core.models import (
+    Attempt,
     Cohort,
     Deadlines,
     Membership,
@@ -34,13 +36,14 @@ TOC_MIN_TASKS = 4
 
 
 def with_projects_done(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
-    """Annotate ``is_done``: whether ``user`` has a passing score on each project.
+    """Annotate ``is_done``: whether ``user`` has an attempt scored at least PASSING_SCORE.
 
-    Submissions and scores do not exist yet, so nothing is done. When they land,
-    replace the ``Value`` with an ``Exists()`` over the user's passing scores: an
-    annotation keeps the curriculum page at a constant number of queries.
+    An ``Exists()`` annotation, so the curriculum page stays at a constant number of queries.
     """
-    return projects.annotate(is_done=Value(False, output_field=BooleanField()))
+    passing = Attempt.objects.filter(
+        learner=user, release__project=OuterRef("pk"), score__gte=settings.PASSING_SCORE
+    )
+    return projects.annotate(is_done=Exists(passing))
 
 
 @dataclass(frozen=True)

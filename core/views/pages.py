@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from core.models import Cohort, Extension, Membership, ProjectRelease, User
+from core.services.dashboards import learner_home, mentor_home
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
 HOME_STAFF_COHORTS = 12
@@ -54,18 +56,34 @@ def _open_releases(user: User, memberships: list[Membership]) -> dict[int, list[
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's starting point: a card per cohort they belong to."""
+    """The signed-in user's starting point: a section per role they hold (learner, mentor …)."""
     user = request.user
+    now = timezone.now()
     memberships = list(
         Membership.objects.filter(user=user)
         .select_related("cohort__program")
         .order_by("-cohort__start_date", "cohort__name")
     )
-    open_releases = _open_releases(user, memberships)
+    by_role: dict[str, list[Membership]] = defaultdict(list)
     for membership in memberships:
+        by_role[membership.role].append(membership)
+    learning = [membership.cohort for membership in by_role[Membership.Role.LEARNER]]
+    mentoring = [membership.cohort for membership in by_role[Membership.Role.MENTOR]]
+    reviewing = by_role[Membership.Role.REVIEWER]
+    open_releases = _open_releases(user, reviewing)
+    for membership in reviewing:
         membership.open_releases = open_releases.get(membership.cohort_id, [])
     staff_cohorts = (
         list(Cohort.objects.select_related("program")[:HOME_STAFF_COHORTS]) if user.is_staff else []
     )
-    context = {"memberships": memberships, "staff_cohorts": staff_cohorts}
+    context = {
+        "memberships": memberships,
+        "nav_memberships": memberships,
+        "learner_home": learner_home(user, learning, now) if learning else None,
+        "mentor_home": mentor_home(user, mentoring, now) if mentoring else None,
+        "reviewer_memberships": reviewing,
+        "staff_cohorts": staff_cohorts,
+        "at_risk_score": settings.AT_RISK_SCORE,
+        "now": now,
+    }
     return render(request, "core/home.html", context)

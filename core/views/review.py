@@ -22,7 +22,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.forms import QueueFilterForm, ReviewForm
-from core.models import Cohort, Iteration, Membership, Project, Review, ReviewClaim
+from core.models import Cohort, Iteration, Membership, Project, Review, ReviewClaim, Verdict
+from core.ratelimit import ratelimit
+from core.services.peer import is_escalated
 from core.services.reviews import (
     ReviewFlowError,
     claim_extend,
@@ -75,7 +77,7 @@ def _queue_filters(request: HttpRequest, params: QueryDict) -> QueueFilters:
 
 def _filtered_queue(user: User, filters: QueueFilters) -> QuerySet[Iteration]:
     """Waiting iterations the user may review, narrowed to the chosen cohort and project."""
-    queue = Iteration.objects.reviewable_by(user).waiting()
+    queue = Iteration.objects.reviewable_by(user).waiting().for_mentor_queue()
     if "cohort" in filters.chosen:
         queue = queue.filter(attempt__release__cohort__slug=filters.chosen["cohort"])
     if "project" in filters.chosen:
@@ -99,6 +101,8 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, object]
         .order_by("submitted_at", "pk")
     )
     page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(params.get("page"))
+    for iteration in page:  # past the peer SLA: the row says "Escalated"
+        iteration.escalated = is_escalated(iteration, now)  # type: ignore[attr-defined]
     return {
         "filter_form": filters.form,
         "filters": filters.chosen,
@@ -162,6 +166,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
+@ratelimit("review_requests")
 def review_claim(request: HttpRequest, pk: int) -> HttpResponse:
     """Take the iteration for CLAIM_MINUTES and open its review page."""
     iteration = _get_iteration_for_user(request, pk)
@@ -212,6 +217,7 @@ def review_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
+@ratelimit("review_requests")
 def review_claim_next(request: HttpRequest) -> HttpResponse:
     """Claim the oldest free iteration of the (filtered) queue and open it."""
     filters = _queue_filters(request, request.POST)
@@ -288,6 +294,7 @@ def _review_context(request: HttpRequest, iteration: Iteration, now: datetime) -
         "other_iterations": [item for item in history if item.pk != iteration.pk],
         "latest_iteration": history[0],
         "submitted_reviews": current.submitted_reviews,
+        "peer_reviews": _peer_reviews(current.submitted_reviews),
         "claim": claim,
         "holds_claim": holds_claim,
         "own_review": own_review,
@@ -295,6 +302,23 @@ def _review_context(request: HttpRequest, iteration: Iteration, now: datetime) -
         "editable": waiting and holds_claim and (own_review is None or own_review.is_draft),
         "now": now,
     }
+
+
+def _peer_reviews(submitted: list[Review]) -> list[Review]:
+    """The iteration's submitted peer reviews with their verdicts, for the mentor's context.
+
+    Their verdicts are fetched only when there are peer reviews (one query then).
+    """
+    peers = [review for review in submitted if review.kind == Review.Kind.PEER]
+    if peers:
+        verdicts: dict[int, list[Verdict]] = {}
+        for verdict in Verdict.objects.filter(review__in=peers).select_related("task"):
+            verdicts.setdefault(verdict.review_id, []).append(verdict)
+        for review in peers:
+            review.peer_verdicts = sorted(  # type: ignore[attr-defined]
+                verdicts.get(review.pk, []), key=lambda verdict: verdict.task.number
+            )
+    return peers
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -29,11 +29,13 @@ from core.models import (
     Attempt,
     Iteration,
     Membership,
+    PeerAssignment,
     Project,
     ProjectRelease,
     ReviewClaim,
     Task,
 )
+from core.ratelimit import ratelimit
 from core.services.reviews import iteration_submit
 from core.services.scoring import lateness
 from core.uploads import ALLOWED_CONTENT_TYPES, clean_name
@@ -139,6 +141,7 @@ def _submit_page(
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
+@ratelimit("submissions")
 def project_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """Hand in a new iteration of a project: repository, commit, tasks, notes, files."""
     release = _get_release_for_learner(request, slug)
@@ -202,9 +205,19 @@ def project_submit_validate(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _get_attachment_for_user(request: HttpRequest, pk: int) -> Attachment:
-    """The attachment if the user may see its iteration's attempt, else 404."""
+    """The attachment if the user may see its iteration's attempt, else 404.
+
+    A peer reviewer may also fetch the attachments of the iteration assigned to
+    them while the assignment is live or once they have completed it.
+    """
     attempts = Attempt.objects.visible_to(request.user)
-    return get_object_or_404(Attachment.objects.filter(iteration__attempt__in=attempts), pk=pk)
+    assigned = PeerAssignment.objects.filter(
+        iteration=OuterRef("iteration"), reviewer=request.user
+    ).filter(
+        Q(completed_at__isnull=False) | Q(released_at__isnull=True, expires_at__gt=timezone.now())
+    )
+    attachments = Attachment.objects.filter(Q(iteration__attempt__in=attempts) | Exists(assigned))
+    return get_object_or_404(attachments, pk=pk)
 
 
 @require_safe

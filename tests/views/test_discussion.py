@@ -235,9 +235,10 @@ def test_mentors_of_the_cohort_and_staff_may_post(
     assert Comment.objects.get().author == {"mentor": mentor, "staff": staff}[who]
 
 
-def test_a_peer_who_reviewed_it_may_post(reviewer: User, attempt: Attempt) -> None:
+def test_a_peer_who_reviewed_it_may_not_post(reviewer: User, attempt: Attempt) -> None:
+    # Issue #5: peers see only their assigned iteration, not the attempt page or its thread.
     ReviewFactory(iteration=attempt.iterations.get(), reviewer=reviewer, kind="peer")
-    assert client_for(reviewer).post(_url(attempt), {"body": "Nice"}).status_code == 302
+    assert client_for(reviewer).post(_url(attempt), {"body": "Nice"}).status_code == 404
 
 
 def _stranger(who: str, cohort: Cohort, reviewer: User, outsider: User) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,12 +17,17 @@ from django.db import transaction
 from django.db.models import Count, F, Model
 from django.utils import timezone
 
+from core.demo.attempts import seed_attempts
 from core.demo.curriculum import PROGRAM
+from core.demo.large import seed_large
+from core.demo.peer import seed_peer_reviews
 from core.models import (
+    Attempt,
     Cohort,
     Extension,
     Membership,
     Module,
+    PeerAssignment,
     Program,
     Project,
     ProjectRelease,
@@ -111,6 +117,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Create the demo accounts even with DEBUG off (they have a public password).",
         )
+        parser.add_argument(
+            "--scale",
+            choices=["demo", "large"],
+            default="demo",
+            help="'large' adds the benchmark data set (5,000 learners, 100,000 iterations).",
+        )
+        # Shrinks --scale large for tests (0.002 = 10 learners, 200 iterations).
+        parser.add_argument("--size-factor", type=float, default=1.0, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["allow_demo_passwords"]:
@@ -123,7 +137,13 @@ class Command(BaseCommand):
             users = self._users(summary)
             program, projects = self._program(summary)
             cohort = self._cohort(program, projects, users, summary)
+            # Work in every state of the review loop, for the people who have none yet.
+            summary.count(Attempt, seed_attempts(cohort, timezone.now()))
+            # Peer review policies, and peer reviews in every state (after the attempts).
+            summary.count(PeerAssignment, seed_peer_reviews(cohort, timezone.now()))
         self._report(program, cohort, summary)
+        if options["scale"] == "large":
+            seed_large(size_factor=options["size_factor"], out=self.stdout)
 
     # --- Accounts ------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""``make bench``: the load-test harness (bench/run.py) and its baseline page."""

@@ -1,0 +1,160 @@
+"""Versioned cache keys, and cache calls that degrade to computing when the cache is down.
+
+Invalidation is explicit: every cached read model about a cohort carries the
+cohort's *version* in its key (``ver:cohort:<id>`` holds the number). Signal
+receivers bump the version after a write commits (core/receivers.py), so the
+next read misses and recomputes; the old entries are never read again and
+simply expire. Nothing is deleted, so there is no delete-then-refill race:
+
+- a reader that read the old version may store what it computed under the old
+  key, which nobody reads any more;
+- a reader that read the new version started after the commit, so it computes
+  from committed data.
+
+A missing version (evicted, or a fresh cache) starts at the current time in
+microseconds, so it never lands on a number an older entry was stored under.
+
+When the cache is unreachable every helper here logs a warning and answers as
+if the cache were empty: pages compute from the database, slower but correct.
+After a failure this process stops asking for CACHE_BACKOFF_SECONDS, so a page
+does not wait for a socket timeout on every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+# Bump when the shape of a cached value changes, so a deploy never unpickles an old one.
+SCHEMA = "dash1"
+# After an error, skip the cache for this long (per process) instead of timing out each call.
+CACHE_BACKOFF_SECONDS = 5.0
+
+_down_until = 0.0
+
+
+def _available() -> bool:
+    return time.monotonic() >= _down_until
+
+
+def _failed(action: str) -> None:
+    """Log the failure and back off for a few seconds."""
+    global _down_until
+    _down_until = time.monotonic() + CACHE_BACKOFF_SECONDS
+    logger.warning("Cache unavailable (%s); computing without it", action, exc_info=True)
+
+
+def reset_backoff() -> None:
+    """Forget an earlier failure (tests, and a process that knows the cache is back)."""
+    global _down_until
+    _down_until = 0.0
+
+
+def entry_timeout() -> int:
+    """How long a versioned entry lives; versions make it correct, this only bounds memory."""
+    return settings.DASHBOARD_CACHE_SECONDS
+
+
+def cohort_version_name(cohort_id: int) -> str:
+    return f"cohort:{cohort_id}"
+
+
+def _version_key(name: str) -> str:
+    return f"ver:{name}"
+
+
+def _fresh_version() -> int:
+    return time.time_ns() // 1000
+
+
+def cache_versions(names: Iterable[str]) -> dict[str, int] | None:
+    """The current version of each name (created if missing); None if the cache is down."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
+    if not _available():
+        return None
+    keys = {_version_key(name): name for name in names}
+    try:
+        found = cache.get_many(list(keys))
+        versions = {keys[key]: int(value) for key, value in found.items()}
+        for key, name in keys.items():
+            if name not in versions:
+                # add() keeps a concurrent request's version if it won the race.
+                cache.add(key, _fresh_version(), timeout=None)
+                versions[name] = int(cache.get(key))
+    except Exception:
+        _failed("read versions")
+        return None
+    return versions
+
+
+def cache_version(name: str) -> int | None:
+    """The current version of ``name``; None if the cache is down."""
+    versions = cache_versions([name])
+    return None if versions is None else versions[name]
+
+
+def bump_version(name: str) -> None:
+    """Move ``name`` to a new version: every entry keyed with the old one is dead."""
+    key = _version_key(name)
+    try:
+        try:
+            cache.incr(key)
+        except ValueError:  # no version yet: any fresh one differs from the old entries'
+            cache.set(key, _fresh_version(), timeout=None)
+    except Exception:
+        # Entries under the old version may be served until they expire
+        # (DASHBOARD_CACHE_SECONDS): the bounded cost of a cache outage during a write.
+        logger.warning("Cache unavailable; could not bump %s", name, exc_info=True)
+
+
+def bump_cohorts(cohort_ids: Iterable[int | None]) -> None:
+    """Invalidate every cached read model about these cohorts."""
+    for cohort_id in dict.fromkeys(cohort_ids):
+        if cohort_id is not None:
+            bump_version(cohort_version_name(cohort_id))
+
+
+def versioned_key(prefix: str, *parts: object) -> str:
+    """``dash1:<prefix>:<part>:<part>…``; pass the versions the value depends on as parts."""
+    return ":".join([SCHEMA, prefix, *(str(part) for part in parts)])
+
+
+def safe_get_many(keys: Iterable[str]) -> dict[str, Any]:
+    """Values found under ``keys``; an empty dict when the cache is down."""
+    keys = list(keys)
+    if not keys or not _available():
+        return {}
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        _failed("get")
+        return {}
+
+
+def safe_get(key: str) -> Any | None:
+    """The value under ``key``, or None when missing or when the cache is down."""
+    return safe_get_many([key]).get(key)
+
+
+def safe_set_many(values: Mapping[str, Any], timeout: int | None = None) -> None:
+    """Store ``values``; a cache that is down is logged and ignored."""
+    if not values or not _available():
+        return
+    try:
+        cache.set_many(dict(values), timeout=entry_timeout() if timeout is None else timeout)
+    except Exception:
+        _failed("set")
+
+
+def safe_set(key: str, value: Any, timeout: int | None = None) -> None:
+    """Store ``value`` under ``key``; a cache that is down is logged and ignored."""
+    safe_set_many({key: value}, timeout)

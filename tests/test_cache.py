@@ -1,0 +1,335 @@
+"""Versioned cache keys: what the dashboards cache, when it is invalidated, and cache outages.
+
+Run it against Redis too:
+``REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/pytest tests/test_cache.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import override_settings
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks as Capture
+
+from core import cache as versioned
+from core.models import Cohort, Iteration, Project, ProjectRelease, Task, User
+from core.services.reviews import VerdictInput, claim_take, iteration_submit, review_save
+from tests.conftest import client_for
+from tests.factories import (
+    AttemptFactory,
+    ExtensionFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectReleaseFactory,
+    UserFactory,
+)
+from tests.views.test_healthz import UNREACHABLE_REDIS
+
+MATRIX = "/cohorts/cohort-7/progress/"
+HOME = "/dashboard/"
+WAITING_0 = re.compile(r"<dt>Waiting for review</dt>\s*<dd>0</dd>")
+WAITING_1 = re.compile(r"<dt>Waiting for review</dt>\s*<dd>1</dd>")
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    """A cache outage in one test must not make the next one skip the cache."""
+    versioned.reset_backoff()
+    yield
+    versioned.reset_backoff()
+
+
+# --- The helpers -------------------------------------------------------------------------
+
+
+def test_a_version_is_created_on_first_read_and_stays_until_bumped(db: None) -> None:
+    first = versioned.cache_version("cohort:1")
+    assert isinstance(first, int)
+    assert versioned.cache_version("cohort:1") == first
+    versioned.bump_version("cohort:1")
+    assert versioned.cache_version("cohort:1") == first + 1
+    assert versioned.cache_version("cohort:2") != first + 1
+
+
+def test_a_lost_version_restarts_above_every_earlier_one(db: None) -> None:
+    versioned.bump_version("cohort:9")  # no version yet: starts fresh
+    first = versioned.cache_version("cohort:9")
+    cache.delete("ver:cohort:9")  # evicted
+    assert versioned.cache_version("cohort:9") > first
+
+
+def test_bump_cohorts_bumps_each_cohort_once(db: None) -> None:
+    before = versioned.cache_versions(["cohort:1", "cohort:2"])
+    assert before is not None
+    versioned.bump_cohorts([1, 2, 1, None])
+    after = versioned.cache_versions(["cohort:1", "cohort:2"])
+    assert after == {name: version + 1 for name, version in before.items()}
+
+
+def test_versioned_keys_name_their_parts() -> None:
+    assert versioned.versioned_key("matrix", 7, 42) == "dash1:matrix:7:42"
+
+
+def test_safe_get_and_set(db: None) -> None:
+    versioned.safe_set("dash1:test", {"a": 1})
+    assert versioned.safe_get("dash1:test") == {"a": 1}
+    assert versioned.safe_get_many(["dash1:test", "dash1:missing"]) == {"dash1:test": {"a": 1}}
+
+
+def test_a_cache_outage_reads_as_empty_and_is_logged(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with override_settings(CACHES=UNREACHABLE_REDIS), caplog.at_level(logging.WARNING):
+        assert versioned.cache_versions(["cohort:1"]) is None
+        versioned.reset_backoff()
+        assert versioned.safe_get_many(["dash1:x"]) == {}
+        versioned.reset_backoff()
+        versioned.safe_set("dash1:x", 1)
+        versioned.bump_cohorts([1])
+    messages = [record.getMessage() for record in caplog.records]
+    assert "Cache unavailable (read versions); computing without it" in messages
+    assert "Cache unavailable (get); computing without it" in messages
+    assert "Cache unavailable (set); computing without it" in messages
+    assert "Cache unavailable; could not bump cohort:1" in messages
+    assert all(record.levelno == logging.WARNING for record in caplog.records)
+
+
+def test_after_an_outage_the_process_stops_asking_for_a_while(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with override_settings(CACHES=UNREACHABLE_REDIS), caplog.at_level(logging.WARNING):
+        assert versioned.safe_get("dash1:x") is None
+        assert versioned.safe_get("dash1:y") is None  # skipped: no second timeout
+    assert len(caplog.records) == 1
+
+
+# --- Pages degrade to computing when the cache is down -----------------------------------
+
+
+def test_every_dashboard_page_works_without_the_cache(
+    learner: User,
+    mentor: User,
+    staff: User,
+    release: ProjectRelease,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
+    clients = {user: client_for(user) for user in (learner, mentor, staff)}
+    with override_settings(CACHES=UNREACHABLE_REDIS), caplog.at_level(logging.WARNING):
+        for user, client in clients.items():
+            response = client.get(HOME)
+            assert response.status_code == 200, user
+            versioned.reset_backoff()  # so each page meets the outage itself
+        learner_body = clients[learner].get(HOME).content.decode()
+        versioned.reset_backoff()
+        matrix = clients[mentor].get(MATRIX)
+    assert "90%" in learner_body
+    assert matrix.status_code == 200
+    assert '<td class="pm-ap">' in matrix.content.decode()
+    assert any("Cache unavailable" in record.getMessage() for record in caplog.records)
+
+
+# --- What the cache saves, and that a write shows on the next request --------------------
+
+
+@pytest.fixture
+def waiting(
+    learner: User, release: ProjectRelease, django_capture_on_commit_callbacks: Capture
+) -> Iteration:
+    """Alice's first iteration, submitted through the service (so its signals fire)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        iteration, _ = iteration_submit(
+            learner=learner, release=release, repo_url="https://github.com/alice/generators"
+        )
+    return iteration
+
+
+def decide(iteration: Iteration, mentor: User, project: Project) -> None:
+    """The mentor claims and approves: mandatory tasks pass, the advanced one fails (100%)."""
+    claim_take(iteration=iteration, reviewer=mentor)
+    verdicts = {
+        task.pk: VerdictInput(passed=not task.is_advanced)
+        for task in Task.objects.filter(project=project)
+    }
+    review_save(
+        iteration=iteration,
+        reviewer=mentor,
+        verdicts=verdicts,
+        feedback="Well done.",
+        decision="approved",
+        submit=True,
+    )
+
+
+def test_a_review_decision_shows_on_the_next_request_everywhere(
+    learner: User,
+    mentor: User,
+    project: Project,
+    waiting: Iteration,
+    django_capture_on_commit_callbacks: Capture,
+    django_assert_max_num_queries,  # type: ignore[no-untyped-def]
+) -> None:
+    learner_client, mentor_client = client_for(learner), client_for(mentor)
+    # Warm every cache: the learner's home, the matrix, the mentor's home.
+    assert "Waiting for review" in learner_client.get(HOME).content.decode()
+    assert '<td class="pm-wa">' in mentor_client.get(MATRIX).content.decode()
+    assert WAITING_1.search(mentor_client.get(HOME).content.decode())
+    with django_assert_max_num_queries(4):  # served from the cache
+        mentor_client.get(MATRIX)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        decide(waiting, mentor, project)
+    # Until the transaction commits, readers see the committed (old) state: still cached.
+    assert '<td class="pm-wa">' in mentor_client.get(MATRIX).content.decode()
+    for callback in callbacks:
+        callback()  # the commit
+
+    body = learner_client.get(HOME).content.decode()
+    assert "Approved" in body
+    assert '<p class="dash-score mb-1" title' in body and ">100%</p>" in body
+    assert "Well done." in body  # the latest feedback
+    matrix = mentor_client.get(MATRIX).content.decode()
+    assert f'<td class="pm-ap"><a href="/attempts/{waiting.attempt_id}/">100<' in matrix
+    assert '<td class="matrix-total">100%</td>' in matrix
+    home = mentor_client.get(HOME).content.decode()
+    assert WAITING_0.search(home)
+    assert 'Your reviews in the last 7 days: <strong class="dash-stat-inline">1</strong>' in home
+
+
+def test_a_submission_enters_the_mentors_queue_on_the_next_request(
+    learner: User,
+    mentor: User,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    client = client_for(mentor)
+    assert WAITING_0.search(client.get(HOME).content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        iteration_submit(learner=learner, release=release, repo_url="https://github.com/a/b")
+    assert WAITING_1.search(client.get(HOME).content.decode())
+
+
+def test_a_new_learner_shows_in_the_matrix_on_the_next_request(
+    mentor: User,
+    cohort: Cohort,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    client = client_for(mentor)
+    assert "This cohort has no learners yet." in client.get(MATRIX).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        MembershipFactory(user=UserFactory(display_name="Newton New"), cohort=cohort)
+    assert "Newton New" in client.get(MATRIX).content.decode()
+
+
+def test_an_extension_shows_on_the_learners_home_on_the_next_request(
+    learner: User, release: ProjectRelease, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = client_for(learner)
+    assert "Extended for you" not in client.get(HOME).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        extension = ExtensionFactory(release=release, learner=learner)
+    body = client.get(HOME).content.decode()
+    assert "Extended for you" in body
+    assert f'datetime="{extension.first_deadline.isoformat()}"' in body
+
+
+def test_a_schedule_change_shows_on_the_next_request(
+    mentor: User,
+    cohort: Cohort,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    client = client_for(mentor)
+    MembershipFactory(cohort=cohort)
+    assert "Python Generators" in client.get(MATRIX).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        release.shift(days=5)  # not opened yet any more
+        release.save()
+        ProjectReleaseFactory(cohort=cohort, project=ProjectFactory(title="Fresh Release"))
+    body = client.get(MATRIX).content.decode()
+    assert "Python Generators" not in body
+    assert "Fresh Release" in body
+
+
+def test_a_renamed_project_shows_on_the_next_request(
+    mentor: User, cohort: Cohort, project: Project, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = client_for(mentor)
+    MembershipFactory(cohort=cohort)
+    client.get(MATRIX)
+    with django_capture_on_commit_callbacks(execute=True):
+        project.title = "Generators, Revisited"
+        project.save()
+    assert "Generators, Revisited" in client.get(MATRIX).content.decode()
+
+
+def test_a_new_display_name_shows_on_the_next_request_but_a_sign_in_bumps_nothing(
+    mentor: User,
+    cohort: Cohort,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    client = client_for(mentor)
+    learner = UserFactory(display_name="Old Name")
+    MembershipFactory(user=learner, cohort=cohort)
+    client.get(MATRIX)
+    before = versioned.cache_version(versioned.cohort_version_name(cohort.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        learner.save(update_fields=["last_login"])
+    assert versioned.cache_version(versioned.cohort_version_name(cohort.pk)) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        learner.display_name = "New Name"
+        learner.save()
+    assert "New Name" in client.get(MATRIX).content.decode()
+
+
+def test_a_deadline_passing_refreshes_the_cached_matrix_without_any_write(
+    mentor: User, cohort: Cohort, release: ProjectRelease
+) -> None:
+    client = client_for(mentor)
+    MembershipFactory(user=UserFactory(display_name="Slow Sam"), cohort=cohort)
+    assert '<td class="pm-od">' not in client.get(MATRIX).content.decode()
+    assert "Nobody is behind schedule" in client.get(HOME).content.decode()
+    with time_machine.travel(release.first_deadline + timedelta(minutes=1)):
+        assert '<td class="pm-od">' in client.get(MATRIX).content.decode()
+        assert "Behind schedule: nothing handed in for Python Generators" in (
+            client.get(HOME).content.decode()
+        )
+
+
+def test_a_table_rendered_from_an_older_snapshot_never_passes_for_a_newer_one(
+    mentor: User, learner: User, cohort: Cohort, release: ProjectRelease
+) -> None:
+    from core.services.dashboards import cohort_snapshot
+    from core.views.progress import _table_html
+
+    snapshot = cohort_snapshot(cohort.pk)  # a slow request reads the matrix …
+    AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
+    versioned.bump_cohorts([cohort.pk])  # … a review is decided and committed …
+    _table_html(snapshot, "", "name")  # … and the slow request caches its (old) table.
+    body = client_for(mentor).get(MATRIX).content.decode()
+    assert '<td class="pm-ap">' in body
+
+
+def test_the_cache_holds_between_writes(
+    learner: User, release: ProjectRelease, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    client = client_for(learner)
+    client.get(HOME)
+    # Written behind the signals' back (no commit callbacks run here): the cache still
+    # answers, which shows the page reads it, and why every write path must bump.
+    AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(77))
+    # Session, user, memberships, and the peer reviews owed (never cached).
+    with django_assert_num_queries(4):
+        body = client.get(HOME).content.decode()
+    assert "77%" not in body
+    versioned.bump_cohorts([release.cohort_id])
+    assert "77%" in client.get(HOME).content.decode()

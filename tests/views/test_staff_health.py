@@ -1,0 +1,171 @@
+"""Staff cohort health: throughput per day, review turnaround, completion, export panel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from core.models import Cohort, Iteration, ProjectRelease, Review, User
+from core.views.staff import percentile
+from tests.factories import (
+    AttemptFactory,
+    IterationFactory,
+    MembershipFactory,
+    ProjectReleaseFactory,
+    ReviewFactory,
+    UserFactory,
+)
+
+URL = "/staff/cohorts/cohort-7/"
+
+
+def reviewed(
+    release: ProjectRelease,
+    mentor: User,
+    *,
+    took: timedelta,
+    days_ago: float = 1,
+    learner: User | None = None,
+    score: str | None = None,
+    kind: str = "mentor",
+) -> Review:
+    """A learner's iteration submitted ``days_ago`` and decided ``took`` later."""
+    if learner is None:
+        learner = UserFactory()
+        MembershipFactory(user=learner, cohort=release.cohort, role="learner")
+    attempt = AttemptFactory(
+        learner=learner, release=release, score=Decimal(score) if score else None
+    )
+    submitted = timezone.now() - timedelta(days=days_ago)
+    iteration = IterationFactory(
+        attempt=attempt, number=1, submitted_at=submitted, status=Iteration.Status.REVIEWED
+    )
+    return ReviewFactory(
+        iteration=iteration, reviewer=mentor, kind=kind, submitted_at=submitted + took
+    )
+
+
+def test_it_sends_anonymous_users_to_login(client: Client, cohort: Cohort) -> None:
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("who", ["learner_client", "mentor_client", "outsider_client"])
+def test_it_is_404_for_everyone_but_staff(who: str, request: pytest.FixtureRequest) -> None:
+    assert request.getfixturevalue(who).get(URL).status_code == 404
+
+
+def test_it_is_404_for_an_unknown_cohort(staff_client: Client) -> None:
+    assert staff_client.get("/staff/cohorts/nope/").status_code == 404
+
+
+def test_it_refuses_post(staff_client: Client, cohort: Cohort) -> None:
+    assert staff_client.post(URL).status_code == 405
+
+
+def test_it_shows_the_chart_and_an_accessible_table(
+    staff_client: Client, release: ProjectRelease, mentor: User
+) -> None:
+    reviewed(release, mentor, took=timedelta(hours=2), days_ago=2)
+    reviewed(release, mentor, took=timedelta(hours=3), days_ago=2)
+    response = staff_client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Cohort 7 · health" in body
+    assert 'role="img"' in body
+    assert "2 submissions and 2 reviews in all" in body
+    assert body.count('class="health-chart-bar"') == 1  # one day had submissions
+    day = timezone.localdate(timezone.now() - timedelta(days=2), release.cohort.tz)
+    assert f'<th scope="row">{day:%a} {day.day} {day:%b}</th><td>2</td><td>2</td>' in body
+    assert "<script>" not in body and "style=" not in body  # strict CSP
+
+
+def test_it_computes_turnaround_percentiles_exactly(
+    staff_client: Client, release: ProjectRelease, mentor: User
+) -> None:
+    for hours in (1, 2, 3, 10):
+        reviewed(release, mentor, took=timedelta(hours=hours))
+    # Not counted: a peer review, a draft, and a decision older than the window.
+    reviewed(release, mentor, took=timedelta(hours=50), kind="peer")
+    draft = reviewed(release, mentor, took=timedelta(hours=60))
+    Review.objects.filter(pk=draft.pk).update(submitted_at=None, decision="")
+    reviewed(release, mentor, took=timedelta(hours=70), days_ago=40)
+    body = staff_client.get(URL).content.decode()
+    # p50 of 1, 2, 3, 10 h = 2.5 h; p90 = 3 h + 0.7 × 7 h = 7.9 h (percentile_cont).
+    assert '<span class="health-stat-value" id="turnaround-p50">2 h 30 min</span>' in body
+    assert '<span class="health-stat-value" id="turnaround-p90">7 h 54 min</span>' in body
+    assert "4 mentor reviews" in body
+
+
+def test_it_shows_completion_per_project(
+    staff_client: Client, release: ProjectRelease, mentor: User, learner: User
+) -> None:
+    reviewed(release, mentor, took=timedelta(hours=1), learner=learner, score="80.00")
+    reviewed(release, mentor, took=timedelta(hours=1), score="49.99")
+    reviewed(release, mentor, took=timedelta(hours=1), score="50.00")
+    MembershipFactory(cohort=release.cohort, role="learner")  # has not submitted
+    body = staff_client.get(URL).content.decode()
+    # 4 learners: 3 submitted, 2 passed (≥ 50%).
+    assert '<td class="text-end d-none d-sm-table-cell">3</td>' in body
+    assert '<td class="text-end">2</td>' in body
+    assert '<rect class="health-rate-fill" width="50" height="8"/>' in body
+    assert '<span class="health-rate-value">50%</span>' in body
+
+
+def test_it_offers_the_export(staff_client: Client, cohort: Cohort) -> None:
+    body = staff_client.get(URL).content.decode()
+    assert 'hx-post="/staff/cohorts/cohort-7/export/"' in body
+    assert "Export scores (CSV)" in body
+
+
+def _data(release: ProjectRelease, mentor: User, n: int) -> None:
+    for index in range(n):
+        reviewed(release, mentor, took=timedelta(hours=index + 1), score="70.00")
+        IterationFactory(attempt__release=release, number=1)  # waiting
+        other = ProjectReleaseFactory(cohort=release.cohort)
+        AttemptFactory(release=other, learner=MembershipFactory(cohort=release.cohort).user)
+
+
+@pytest.mark.parametrize("size", [1, 10])
+def test_its_query_count_does_not_grow_with_the_data(
+    size: int,
+    staff_client: Client,
+    release: ProjectRelease,
+    mentor: User,
+    django_assert_num_queries: object,
+) -> None:
+    _data(release, mentor, size)
+    # 1 session, 2 user, 3 cohort with its learner count, 4 submissions per day,
+    # 5 reviews per day, 6 waiting count and oldest, 7 turnaround, 8 opened releases,
+    # 9 attempts per release, 10 latest export.
+    with django_assert_num_queries(10):  # type: ignore[operator]
+        response = staff_client.get(URL)
+    assert response.status_code == 200
+
+
+def test_percentile_interpolates_like_percentile_cont() -> None:
+    hours = [timedelta(hours=h) for h in (1, 2, 3, 10)]
+    assert percentile(hours, 0.5) == timedelta(hours=2.5)
+    assert percentile(hours, 0.9) == timedelta(hours=7.9)
+    assert percentile([timedelta(minutes=5)], 0.9) == timedelta(minutes=5)
+    assert percentile([], 0.5) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares with PostgreSQL")
+def test_percentile_agrees_with_postgresql(db: None) -> None:
+    values = [timedelta(minutes=m) for m in (3, 17, 40, 41, 300, 1000, 1441)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v),"
+            " percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FROM unnest(%s::interval[]) v",
+            [values],
+        )
+        p50, p90 = cursor.fetchone()
+    assert (percentile(values, 0.5), percentile(values, 0.9)) == (p50, p90)

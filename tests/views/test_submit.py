@@ -1,0 +1,557 @@
+"""The submit page /projects/<slug>/submit/ and its live field checks.
+
+Who gets what: a learner of a cohort the project is released to (and open)
+submits. A learner whose release has not opened, and mentors, reviewers and
+staff (who can see the project but are not its learners), get a refusal page
+with status 403: the project is no secret to them. Anyone else gets 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings
+
+from core.models import Attachment, Cohort, Iteration, Project, ProjectRelease, User
+from tests.conftest import client_for
+from tests.factories import (
+    AttemptFactory,
+    CohortFactory,
+    ExtensionFactory,
+    IterationFactory,
+    MembershipFactory,
+    ProjectFactory,
+    ProjectReleaseFactory,
+    TaskFactory,
+    UserFactory,
+)
+from tests.test_uploads import (
+    EXE_BYTES,
+    PDF_BYTES,
+    PNG_BYTES,
+    zip_bomb_bytes,
+    zip_bytes,
+    zip_with_symlink_bytes,
+)
+
+URL = "/projects/python-generators/submit/"
+VALIDATE_URL = "/projects/python-generators/submit/validate/"
+REPO = "https://github.com/alice/prodev-backend-python"
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings: Settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def form_data(project: Project, **overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "repo_url": REPO,
+        "commit_sha": SHA,
+        "tasks": [task.pk for task in project.tasks.order_by("number")[:2]],
+        "notes": "Tasks 0 and 1 are done; **2** is next.",
+        "submit_token": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data
+
+
+def iterations(learner: User) -> list[Iteration]:
+    return list(Iteration.objects.filter(attempt__learner=learner).order_by("number"))
+
+
+# --- GET ---------------------------------------------------------------------------------
+
+
+def test_it_shows_the_form(learner_client: Client, project: Project) -> None:
+    response = learner_client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Submit Python Generators" in body
+    assert "Iteration 1 · Cohort 7" in body
+    assert 'enctype="multipart/form-data"' in body
+    assert "0. Stream rows (mandatory, 10 pts)" in body
+    assert "2. Lazy pagination (advanced, 10 pts)" in body
+    assert 'name="submit_token"' in body
+    assert 'type="file" name="attachments"' in body and " multiple" in body
+    assert f'hx-post="{VALIDATE_URL}"' in body
+    assert 'hx-trigger="change, keyup changed delay:500ms"' in body
+    assert "data-md-editor" in body  # notes with Write / Preview
+    assert "This is your first iteration" in body
+    assert "100%" in body  # before the first deadline
+
+
+def test_it_is_csp_safe(learner_client: Client, project: Project) -> None:
+    body = learner_client.get(URL).content.decode()
+    assert "hx-on" not in body
+    assert " style=" not in body
+    assert " onclick=" not in body and " onchange=" not in body
+    assert '<script src="/static/js/submit.js" defer></script>' in body
+
+
+def test_it_gives_each_page_view_a_fresh_token(learner_client: Client, project: Project) -> None:
+    first = learner_client.get(URL).context["form"]["submit_token"].value()
+    second = learner_client.get(URL).context["form"]["submit_token"].value()
+    assert first != second
+
+
+def test_it_prefills_a_resubmission(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    IterationFactory(
+        attempt__learner=learner, attempt__release=project.releases.get(), number=1
+    ).tasks_claimed.set(project.tasks.filter(number=1))
+    form = learner_client.get(URL).context["form"]
+    assert form["repo_url"].value() == "https://github.com/alice/prodev-backend-python"
+    assert form["tasks"].value() == [project.tasks.get(number=1).pk]
+
+
+def test_it_warns_that_a_new_iteration_supersedes_the_waiting_one(
+    learner_client: Client, learner: User, release: ProjectRelease
+) -> None:
+    attempt = AttemptFactory(learner=learner, release=release)
+    IterationFactory(attempt=attempt, number=1, status="reviewed")
+    IterationFactory(attempt=attempt, number=2)
+    body = learner_client.get(URL).content.decode()
+    assert "Iteration 3 · Cohort 7" in body
+    assert "Iteration 2 is still waiting for review" in body
+    assert "supersedes it in the queue" in body
+    assert "You have submitted 2 iterations" in body
+    assert f'href="/attempts/{attempt.pk}/"' in body
+
+
+def test_it_points_to_the_feedback_when_changes_were_requested(
+    learner_client: Client, learner: User, release: ProjectRelease
+) -> None:
+    attempt = AttemptFactory(learner=learner, release=release, status="changes_requested")
+    IterationFactory(attempt=attempt, number=1, status="reviewed")
+    body = learner_client.get(URL).content.decode()
+    assert "Your mentor requested changes on iteration 1." in body
+    assert f'<a href="/attempts/{attempt.pk}/">Read the feedback</a>' in body
+
+
+def test_it_says_when_the_work_is_already_approved(
+    learner_client: Client, learner: User, release: ProjectRelease
+) -> None:
+    attempt = AttemptFactory(learner=learner, release=release, status="approved", score=85)
+    IterationFactory(attempt=attempt, number=1, status="reviewed")
+    body = learner_client.get(URL).content.decode()
+    assert "Your work on this project is approved (score 85%)." in body
+    assert "your best reviewed iteration counts" in body
+
+
+def test_it_warns_after_the_first_deadline(learner_client: Client, release: ProjectRelease) -> None:
+    release.first_deadline = timezone.now() - timedelta(hours=1)
+    release.save()
+    body = learner_client.get(URL).content.decode()
+    assert "The first deadline has passed: an iteration submitted now is scored at" in body
+    assert "<strong>65%</strong>" in body
+
+
+def test_it_warns_after_the_second_deadline(
+    learner_client: Client, release: ProjectRelease
+) -> None:
+    release.first_deadline = timezone.now() - timedelta(days=2)
+    release.second_deadline = timezone.now() - timedelta(days=1)
+    release.save()
+    body = learner_client.get(URL).content.decode()
+    assert "Both deadlines have passed" in body
+    assert "<strong>50%</strong>" in body
+
+
+def test_it_applies_the_learners_extension(
+    learner_client: Client, learner: User, release: ProjectRelease
+) -> None:
+    release.first_deadline = timezone.now() - timedelta(hours=1)
+    release.save()
+    ExtensionFactory(
+        release=release,
+        learner=learner,
+        first_deadline=timezone.now() + timedelta(days=2),
+        second_deadline=timezone.now() + timedelta(days=9),
+    )
+    body = learner_client.get(URL).content.decode()
+    assert "The first deadline has passed" not in body
+    assert "Before the first deadline" in body
+    assert "Your deadlines were extended." in body
+
+
+# --- POST --------------------------------------------------------------------------------
+
+
+def test_it_submits_an_iteration(
+    learner_client: Client, learner: User, project: Project, media_root: Path
+) -> None:
+    files = [
+        SimpleUploadedFile("report.pdf", PDF_BYTES, content_type="text/html"),
+        SimpleUploadedFile("screenshot.png", PNG_BYTES, content_type="image/png"),
+        SimpleUploadedFile("project.zip", zip_bytes(), content_type="application/zip"),
+    ]
+    response = learner_client.post(URL, form_data(project, attachments=files))
+
+    [iteration] = iterations(learner)
+    assert response.status_code == 302
+    assert response["Location"] == f"/attempts/{iteration.attempt_id}/"
+    assert iteration.number == 1
+    assert iteration.status == "waiting"
+    assert iteration.repo_url == REPO
+    assert iteration.commit_sha == SHA
+    assert iteration.notes == "Tasks 0 and 1 are done; **2** is next."
+    assert sorted(iteration.tasks_claimed.values_list("number", flat=True)) == [0, 1]
+    stored = list(iteration.attachments.order_by("id"))
+    assert [a.original_name for a in stored] == ["report.pdf", "screenshot.png", "project.zip"]
+    # The type we found inside the file, not the one the browser sent.
+    assert [a.content_type for a in stored] == ["application/pdf", "image/png", "application/zip"]
+    assert stored[0].size == len(PDF_BYTES)
+    for attachment in stored:
+        path = Path(attachment.file.path)
+        assert path.is_relative_to(media_root / "attachments")
+        assert path.stem not in {"report", "screenshot", "project"}  # a random name
+    assert (media_root / stored[0].file.name).read_bytes() == PDF_BYTES
+
+    page = learner_client.get(response["Location"])
+    assert "Iteration 1 of Python Generators is submitted" in page.content.decode()
+
+
+def test_it_lowercases_and_strips_the_sha(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    learner_client.post(URL, form_data(project, commit_sha=f"  {SHA.upper()} "))
+    assert iterations(learner)[0].commit_sha == SHA
+
+
+def test_the_sha_is_optional(learner_client: Client, learner: User, project: Project) -> None:
+    response = learner_client.post(URL, form_data(project, commit_sha="", tasks=[]))
+    assert response.status_code == 302
+    assert iterations(learner)[0].commit_sha == ""
+
+
+def test_a_second_submission_supersedes_the_waiting_one(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    learner_client.post(URL, form_data(project))
+    learner_client.post(URL, form_data(project, notes="Fixed task 1."))
+
+    first, second = iterations(learner)
+    assert (first.number, first.status) == (1, "superseded")
+    assert (second.number, second.status) == (2, "waiting")
+    assert first.notes == "Tasks 0 and 1 are done; **2** is next."  # kept, not replaced
+    assert first.attempt_id == second.attempt_id
+
+
+def test_the_same_post_twice_creates_one_iteration(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    data = form_data(project)
+    first = learner_client.post(URL, data)
+    second = learner_client.post(URL, data)
+
+    assert len(iterations(learner)) == 1
+    assert second.status_code == 302
+    assert second["Location"] == first["Location"]
+    page = learner_client.get(second["Location"]).content.decode()
+    assert "Iteration 1 was already submitted." in page
+
+
+@pytest.mark.parametrize(
+    ("repo_url", "message"),
+    [
+        ("http://github.com/alice/repo", "Use an https:// link to your repository."),
+        ("https://example.com/alice/repo", "The repository must be on bitbucket.org"),
+        ("https://github.com/alice", "Link to the repository itself"),
+        ("not a url", "Enter a valid URL."),
+        ("", "This field is required."),
+    ],
+)
+def test_it_refuses_a_bad_repository_url(
+    learner_client: Client, learner: User, project: Project, repo_url: str, message: str
+) -> None:
+    response = learner_client.post(URL, form_data(project, repo_url=repo_url))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert "Your iteration was not submitted" in response.content.decode()
+    assert iterations(learner) == []
+
+
+@pytest.mark.parametrize(
+    ("sha", "message"),
+    [
+        ("0123abc", "That is a short SHA: paste all 40 characters"),
+        ("z" * 40, "A commit SHA is 40 hexadecimal characters"),
+        (SHA + "0", "A commit SHA is 40 hexadecimal characters"),
+    ],
+)
+def test_it_refuses_a_bad_sha(
+    learner_client: Client, learner: User, project: Project, sha: str, message: str
+) -> None:
+    response = learner_client.post(URL, form_data(project, commit_sha=sha))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert iterations(learner) == []
+
+
+def test_it_refuses_a_task_of_another_project(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    other = TaskFactory()
+    response = learner_client.post(URL, form_data(project, tasks=[other.pk]))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert iterations(learner) == []
+
+
+@pytest.mark.parametrize("token", ["", "not-a-uuid"])
+def test_it_refuses_a_post_without_a_token(
+    learner_client: Client, learner: User, project: Project, token: str
+) -> None:
+    response = learner_client.post(URL, form_data(project, submit_token=token))
+    assert "This form has expired: reload the page and submit again." in response.content.decode()
+    assert iterations(learner) == []
+
+
+def test_it_keeps_the_token_when_the_form_comes_back_with_errors(
+    learner_client: Client, project: Project
+) -> None:
+    data = form_data(project, repo_url="http://github.com/a/b")
+    response = learner_client.post(URL, data)
+    assert f'value="{data["submit_token"]}"' in response.content.decode()
+
+
+def test_a_late_submission_is_allowed(
+    learner_client: Client, learner: User, project: Project, release: ProjectRelease
+) -> None:
+    release.first_deadline = timezone.now() - timedelta(days=2)
+    release.second_deadline = timezone.now() - timedelta(days=1)
+    release.save()
+    assert learner_client.post(URL, form_data(project)).status_code == 302
+    assert len(iterations(learner)) == 1
+
+
+# --- Hostile uploads ---------------------------------------------------------------------
+
+
+def _hostile_zip(name: str) -> bytes:
+    return {
+        "parent": zip_bytes({"../evil.py": b"import os\n"}),
+        "absolute": zip_bytes({"/etc/cron.d/evil": b"* * * * * root sh\n"}),
+        "symlink": zip_with_symlink_bytes(),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("report.pdf", EXE_BYTES, "“report.pdf” does not look like a PDF"),
+        ("setup.exe", EXE_BYTES, "“setup.exe” was refused: .exe files are not accepted."),
+        ("bomb.zip", "bomb", "“bomb.zip” unpacks to 60.0 MB"),
+        ("project.zip", "parent", "it contains a path that climbs out of its folder (../evil.py)"),
+        ("project.zip", "absolute", "it contains an absolute path (/etc/cron.d/evil)"),
+        ("project.zip", "symlink", "it contains a symbolic link (config.py)"),
+    ],
+)
+def test_it_refuses_a_hostile_upload(
+    learner_client: Client,
+    learner: User,
+    project: Project,
+    media_root: Path,
+    name: str,
+    content: bytes | str,
+    message: str,
+) -> None:
+    if content == "bomb":
+        content = zip_bomb_bytes(60)
+    elif isinstance(content, str):
+        content = _hostile_zip(content)
+    upload = SimpleUploadedFile(name, content)
+    response = learner_client.post(URL, form_data(project, attachments=[upload]))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert "choose yours again" in response.content.decode()
+    assert iterations(learner) == []
+    assert not (media_root / "attachments").exists()
+
+
+def test_it_refuses_an_oversized_upload(
+    learner_client: Client, learner: User, project: Project, settings: Settings
+) -> None:
+    settings.MAX_UPLOAD_MB = 1
+    upload = SimpleUploadedFile("notes.md", b"#" * (1024 * 1024 + 1))
+    response = learner_client.post(URL, form_data(project, attachments=[upload]))
+    assert "“notes.md” is 1.0 MB; each file may be at most 1 MB." in response.content.decode()
+    assert iterations(learner) == []
+
+
+def test_it_refuses_too_many_files(learner_client: Client, learner: User, project: Project) -> None:
+    uploads = [SimpleUploadedFile(f"notes{n}.md", b"# Notes\n") for n in range(6)]
+    response = learner_client.post(URL, form_data(project, attachments=uploads))
+    assert "You attached 6 files; an iteration may have at most 5." in response.content.decode()
+    assert iterations(learner) == []
+
+
+def test_it_accepts_a_markdown_attachment(
+    learner_client: Client, learner: User, project: Project
+) -> None:
+    upload = SimpleUploadedFile("NOTES.md", "# Notes — all good\n".encode())
+    assert learner_client.post(URL, form_data(project, attachments=[upload])).status_code == 302
+    [attachment] = Attachment.objects.filter(iteration__attempt__learner=learner)
+    assert (attachment.original_name, attachment.content_type) == ("NOTES.md", "text/markdown")
+
+
+# --- Who may submit ----------------------------------------------------------------------
+
+
+def test_a_project_not_open_yet_is_refused(
+    learner_client: Client, learner: User, project: Project, release: ProjectRelease
+) -> None:
+    release.shift(days=5)  # opens in three days
+    release.save()
+    for response in (learner_client.get(URL), learner_client.post(URL, form_data(project))):
+        assert response.status_code == 403
+        body = response.content.decode()
+        assert "This project is not open to you yet" in body
+        assert "opens for Cohort 7 on" in body
+    assert iterations(learner) == []
+
+
+def test_a_project_of_another_cohort_is_not_found(
+    learner_client: Client, learner: User, cohort: Cohort
+) -> None:
+    other = ProjectReleaseFactory(project=ProjectFactory(slug="django-signals"))
+    TaskFactory(project=other.project)
+    url = "/projects/django-signals/submit/"
+    assert learner_client.get(url).status_code == 404
+    assert learner_client.post(url, {"repo_url": REPO}).status_code == 404
+
+
+def test_an_unknown_project_is_not_found(learner_client: Client) -> None:
+    assert learner_client.get("/projects/no-such-project/submit/").status_code == 404
+
+
+def test_the_outsider_gets_404(outsider_client: Client, project: Project) -> None:
+    assert outsider_client.get(URL).status_code == 404
+    assert outsider_client.post(URL, form_data(project)).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["mentor", "reviewer", "staff"])
+def test_people_who_are_not_its_learners_are_refused(
+    request: pytest.FixtureRequest, project: Project, release: ProjectRelease, who: str
+) -> None:
+    # Documented choice: they can see the project, so they get a 403 page saying why.
+    client = request.getfixturevalue(f"{who}_client")
+    for response in (client.get(URL), client.post(URL, form_data(project))):
+        assert response.status_code == 403
+        body = response.content.decode()
+        assert "You are not a learner of a cohort this project is released to" in body
+    assert not Iteration.objects.exists()
+
+
+def test_a_mentor_who_is_a_learner_elsewhere_is_still_refused(
+    mentor: User, mentor_client: Client
+) -> None:
+    MembershipFactory(user=mentor, cohort=CohortFactory(), role="learner")
+    assert mentor_client.get(URL).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_sign_in(client: Client, project: Project) -> None:
+    for response in (client.get(URL), client.post(URL, form_data(project))):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+    assert not Iteration.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_other_methods_are_not_allowed(learner_client: Client, method: str) -> None:
+    assert getattr(learner_client, method)(URL).status_code == 405
+
+
+# --- Live checks (HTMX) ------------------------------------------------------------------
+
+
+def validate(client: Client, field: str, value: str) -> str:
+    response = client.post(
+        VALIDATE_URL, {field: value}, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME=field
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_live_check_answers_with_the_field_and_its_error(learner_client: Client) -> None:
+    body = validate(learner_client, "repo_url", "http://github.com/alice/repo")
+    assert body.lstrip().startswith('<div id="submit-field-repo_url"')
+    assert "Use an https:// link to your repository." in body
+    assert "is-invalid" in body
+    assert 'hx-post="/projects/python-generators/submit/validate/"' in body  # still live
+    assert "<html" not in body and "<form" not in body and "commit_sha" not in body
+
+
+def test_the_live_check_marks_a_good_value(learner_client: Client) -> None:
+    body = validate(learner_client, "repo_url", REPO)
+    assert "is-valid" in body
+    assert "Repository URL looks good." in body
+    assert "invalid-feedback" not in body
+
+
+def test_the_live_check_checks_the_sha(learner_client: Client) -> None:
+    body = validate(learner_client, "commit_sha", "xyz")
+    assert body.lstrip().startswith('<div id="submit-field-commit_sha"')
+    assert "A commit SHA is 40 hexadecimal characters" in body
+    assert "is-valid" in validate(learner_client, "commit_sha", SHA.upper())
+
+
+def test_the_live_check_refuses_other_fields(learner_client: Client) -> None:
+    response = learner_client.post(
+        VALIDATE_URL, {"notes": "x"}, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="notes"
+    )
+    assert response.status_code == 400
+
+
+def test_the_live_check_needs_htmx(learner_client: Client) -> None:
+    assert learner_client.post(VALIDATE_URL, {"repo_url": REPO}).status_code == 400
+
+
+def test_the_live_check_refuses_get(learner_client: Client) -> None:
+    assert learner_client.get(VALIDATE_URL).status_code == 405
+
+
+def test_the_live_check_is_404_for_the_outsider(outsider_client: Client, project: Project) -> None:
+    response = outsider_client.post(
+        VALIDATE_URL, {"repo_url": REPO}, HTTP_HX_REQUEST="true", HTTP_HX_TRIGGER_NAME="repo_url"
+    )
+    assert response.status_code == 404
+
+
+def test_the_live_check_sends_anonymous_users_to_sign_in(client: Client, project: Project) -> None:
+    response = client.post(VALIDATE_URL, {"repo_url": REPO}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+# --- Query counts ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task_count", [1, 10])
+def test_the_form_takes_a_constant_number_of_queries(
+    django_assert_num_queries: object, cohort: Cohort, task_count: int
+) -> None:
+    project = ProjectFactory(slug="many-tasks")
+    tasks = [TaskFactory(project=project, number=n) for n in range(task_count)]
+    release = ProjectReleaseFactory(cohort=cohort, project=project)
+    learner = UserFactory()
+    MembershipFactory(user=learner, cohort=cohort, role="learner")
+    ExtensionFactory(release=release, learner=learner)
+    IterationFactory(attempt__learner=learner, attempt__release=release).tasks_claimed.set(tasks)
+    client = client_for(learner)
+    # 1 session, 2 user, 3 the learner's open releases of the project, 4 their extension,
+    # 5 their latest iteration (with its attempt), 6 its claimed tasks (to prefill),
+    # 7 a live claim on it (it is waiting), 8 the nav's memberships, 9 the project's
+    # tasks (the checkboxes).
+    with django_assert_num_queries(9):  # type: ignore[operator]
+        assert client.get("/projects/many-tasks/submit/").status_code == 200
