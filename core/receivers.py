@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from core import signals
 from core.audit import audit, login_label
-from core.cache import bump_cohorts
+from core.cache import bump_cohorts, bump_version, project_version_name
 from core.middleware import mark_signed_in
 from core.models import (
     Attempt,
@@ -31,8 +31,10 @@ from core.models import (
     Notification,
     Project,
     ProjectRelease,
+    Resource,
     Review,
     ReviewClaim,
+    Task,
     User,
 )
 from core.services.notifications import notify
@@ -231,6 +233,18 @@ def bump_cohorts_after_project_change(sender: type, instance: Project, **kwargs:
             "cohort_id", flat=True
         )
     )
+
+
+@receiver(post_save, sender=Project)
+@receiver(post_delete, sender=Project)
+@receiver(post_save, sender=Task)
+@receiver(post_delete, sender=Task)
+@receiver(post_save, sender=Resource)
+@receiver(post_delete, sender=Resource)
+def bump_project_brief(sender: type, instance: Project | Task | Resource, **kwargs: Any) -> None:
+    """The project page's brief (its text, tasks and resources) is cached per project version."""
+    name = project_version_name(instance.pk if sender is Project else instance.project_id)
+    transaction.on_commit(lambda: bump_version(name), robust=True)
 
 
 # Audit log (issue #7): security events from Django, allauth and our models become

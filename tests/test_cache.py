@@ -16,11 +16,13 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks as Capture
 
 from core import cache as versioned
 from core.models import Cohort, Iteration, Project, ProjectRelease, Task, User
 from core.services.reviews import VerdictInput, claim_take, iteration_submit, review_save
+from core.timefmt import time_left
 from tests.conftest import client_for
 from tests.factories import (
     AttemptFactory,
@@ -333,3 +335,65 @@ def test_the_cache_holds_between_writes(
     assert "77%" not in body
     versioned.bump_cohorts([release.cohort_id])
     assert "77%" in client.get(HOME).content.decode()
+
+
+# --- Rendered fragments: the home page's sections and the project brief -----------------
+
+
+def test_the_home_page_is_rendered_at_most_a_minute_ago(
+    learner: User, release: ProjectRelease
+) -> None:
+    start = timezone.now()
+    release.first_deadline = start + timedelta(hours=3, seconds=10)
+    release.save()
+    client = client_for(learner)
+    with time_machine.travel(start, tick=False):
+        assert "3 hours left" in client.get(HOME).content.decode()
+    # 50 seconds on, a new rendering would say "2 hours 59 minutes": the section is
+    # served as rendered (the browser ticks its countdowns) …
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        assert time_left(release.first_deadline) == "2 hours 59 minutes left"
+        assert "3 hours left" in client.get(HOME).content.decode()
+    # … and once the minute is over it is rendered again.
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        assert "2 hours 58 minutes left" in client.get(HOME).content.decode()
+
+
+BRIEF = "/projects/python-generators/"
+
+
+def test_an_edited_brief_shows_on_the_project_page_on_the_next_request(
+    learner: User, project: Project, django_capture_on_commit_callbacks: Capture
+) -> None:
+    client = client_for(learner)
+    assert "Stream rows" in client.get(BRIEF).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        task = project.tasks.get(number=0)
+        task.title = "Stream every row"
+        task.save()
+    assert "Stream every row" in client.get(BRIEF).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        project.resources.create(
+            order=9,
+            title="The itertools docs",
+            url="https://docs.python.org/3/library/itertools.html",
+        )
+    assert "The itertools docs" in client.get(BRIEF).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        project.tasks.get(number=2).delete()
+    assert "Lazy pagination" not in client.get(BRIEF).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        project.description = "Generators **everywhere**."
+        project.save()
+    assert "Generators <strong>everywhere</strong>." in client.get(BRIEF).content.decode()
+
+
+def test_the_project_brief_is_rendered_once_per_version(learner: User, project: Project) -> None:
+    client = client_for(learner)
+    client.get(BRIEF)
+    # Written behind the signals' back: the brief still comes from the cache …
+    Task.objects.filter(project=project, number=0).update(title="Changed quietly")
+    assert "Changed quietly" not in client.get(BRIEF).content.decode()
+    # … until the project's version moves.
+    versioned.bump_version(versioned.project_version_name(project.pk))
+    assert "Changed quietly" in client.get(BRIEF).content.decode()

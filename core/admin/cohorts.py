@@ -14,7 +14,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -228,6 +228,17 @@ class CohortAdmin(CohortZoneAdmin):
             # A new cohort: dates typed in its inline are in the zone chosen above them.
             return zone_or_none(request.POST.get("time_zone"))
         return zone_of(Cohort.objects.filter(pk=pk_or_none(object_id)), "time_zone")
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Cohort], *args: Any, **kwargs: Any
+    ) -> HttpResponseBase | None:
+        # Django filters pk__in=<the posted ids>: one that is not an id (a tampered
+        # form) would crash the query. Refuse it as the admin refuses an empty selection.
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if any((pk := pk_or_none(value)) is None or pk >= 2**63 for value in selected):
+            self.message_user(request, "Select cohorts from the list.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, *args, **kwargs)
 
     @admin.display(description="learners", ordering="learner_count")
     def learner_count(self, cohort: Cohort) -> int:

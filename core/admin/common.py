@@ -61,7 +61,8 @@ def describe_zone(tz: zoneinfo.ZoneInfo | None) -> str:
 
 
 def pk_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # isascii: "²".isdigit() is true, but int("²") raises.
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 class TimeZoneInput(forms.TextInput):

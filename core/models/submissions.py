@@ -30,10 +30,14 @@ _REPO_PATH = re.compile(r"^/[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+/?$")
 
 def validate_repository_url(value: str) -> None:
     """https://github.com/owner/repo style URLs only (GitHub, GitLab, Bitbucket, Codeberg)."""
-    url = urlsplit(value)
+    try:
+        url = urlsplit(value)
+        port = url.port
+    except ValueError:  # "https://[" (a broken IPv6 host), a port that is not a number
+        raise ValidationError("Enter a valid URL.") from None
     if url.scheme != "https":
         raise ValidationError("Use an https:// link to your repository.")
-    if (url.hostname or "").lower() not in REPOSITORY_HOSTS or url.port or url.username:
+    if (url.hostname or "").lower() not in REPOSITORY_HOSTS or port or url.username:
         hosts = ", ".join(sorted(REPOSITORY_HOSTS))
         raise ValidationError(f"The repository must be on {hosts}.")
     if not _REPO_PATH.match(url.path) or url.query or url.fragment:
@@ -80,6 +84,11 @@ class Attempt(models.Model):
         indexes = [
             models.Index(fields=["release", "status"], name="attempt_release_status"),
             models.Index(fields=["score"], name="attempt_score"),
+            # The review queue joins a cohort's attempts to the waiting iterations: covering
+            # the join's columns lets PostgreSQL read them from the index alone.
+            models.Index(
+                fields=["release"], include=["id", "learner"], name="attempt_release_learner"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,6 +142,14 @@ class Iteration(models.Model):
                 fields=["mentor_due_at"],
                 condition=Q(status="waiting"),
                 name="iteration_waiting_mentor_due",
+            ),
+            # The review queue: waiting iterations oldest first, with what its filters read
+            # (count, oldest and the page come from the index alone).
+            models.Index(
+                fields=["submitted_at"],
+                include=["id", "attempt", "peer_due_at", "peer_tie"],
+                condition=Q(status="waiting"),
+                name="iteration_waiting_queue",
             ),
         ]
 

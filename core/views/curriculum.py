@@ -11,9 +11,19 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
+from core.cache import (
+    cache_version,
+    cached_html,
+    entry_timeout,
+    fragment_key,
+    fresh_until,
+    project_version_name,
+)
 from core.models import (
     Attempt,
     Cohort,
@@ -226,6 +236,23 @@ def _release_for_user(
     return releases[0] if releases else None
 
 
+def _project_brief(
+    request: HttpRequest, project: Project, tasks: list[Task], resources: list[Resource]
+) -> SafeString:
+    """The project's text, resources and tasks: the same for every viewer, rendered once
+    per project version (bumped when the project, a task or a resource changes)."""
+    version = cache_version(project_version_name(project.pk))
+    key = None if version is None else fragment_key("project-brief", project.pk, version)
+    now = timezone.now()
+
+    def build() -> tuple[str, datetime]:
+        context = {"project": project, "tasks": tasks, "resources": resources}
+        html = render_to_string("core/_project_brief.html", context, request)
+        return html, fresh_until(None, now, entry_timeout())
+
+    return cached_html(key, now, build)
+
+
 @require_safe
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -249,11 +276,12 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     deadlines = release.deadlines if release else None
     state = deadlines.state(now) if deadlines else "unscheduled"
     tasks = list(project.tasks.all())
+    resources = list(project.resources.all())
     ctx = {
         "project": project,
         "module": project.module,
         "tasks": tasks,
-        "resources": list(project.resources.all()),
+        "resources": resources,
         "release": release,
         "cohort": release.cohort if release else None,
         "release_choices": [
@@ -267,5 +295,6 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "next_deadline": deadlines.next_deadline(now) if state == "current" else None,
         "show_toc": len(tasks) >= TOC_MIN_TASKS,
         "nav_memberships": memberships,
+        "brief": _project_brief(request, project, tasks, resources),
     }
     return render(request, "core/project_detail.html", ctx)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
+from core.cache import FRAGMENT_MAX_SECONDS, cached_html, fragment_key, fresh_until
 from core.models import Cohort, Extension, Membership, ProjectRelease, User
-from core.services.dashboards import learner_home, mentor_home
+from core.services.dashboards import learner_home, mentor_home, peer_reviews_owed
+from core.services.dashboards.common import cohort_versions
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
 HOME_STAFF_COHORTS = 12
@@ -53,6 +58,50 @@ def _open_releases(user: User, memberships: list[Membership]) -> dict[int, list[
     return by_cohort
 
 
+def _version_parts(cohorts: list[Cohort]) -> list[str] | None:
+    """``<cohort id>.<version>`` for each cohort, for a fragment key; None if the cache is down."""
+    versions = cohort_versions(sorted(cohort.pk for cohort in cohorts))
+    return None if versions is None else [f"{pk}.{version}" for pk, version in versions.items()]
+
+
+def _learner_section(
+    request: HttpRequest, user: User, cohorts: list[Cohort], now: datetime
+) -> SafeString:
+    """The learner's part of the home page, rendered once a minute at most.
+
+    The key holds the user, their cohorts' versions (bumped by every decision,
+    submission, extension and schedule change) and the peer reviews they owe, so a
+    change is seen on the next request; only the clock's words may be a minute old.
+    """
+    owed = peer_reviews_owed(user)
+    parts = _version_parts(cohorts)
+    key = None if parts is None else fragment_key("home-learner", user.pk, owed, *parts)
+
+    def build() -> tuple[str, datetime]:
+        home = learner_home(user, cohorts, now, owed=owed)
+        context = {"home": home, "now": now}
+        html = render_to_string("core/dashboard_learner.html", context, request)
+        return html, fresh_until(home.valid_until, now, FRAGMENT_MAX_SECONDS)
+
+    return cached_html(key, now, build)
+
+
+def _mentor_section(
+    request: HttpRequest, user: User, cohorts: list[Cohort], now: datetime
+) -> SafeString:
+    """The mentor's part of the home page, cached like the learner's."""
+    parts = _version_parts(cohorts)
+    key = None if parts is None else fragment_key("home-mentor", user.pk, *parts)
+
+    def build() -> tuple[str, datetime]:
+        home = mentor_home(user, cohorts, now)
+        context = {"home": home, "now": now, "at_risk_score": settings.AT_RISK_SCORE}
+        html = render_to_string("core/dashboard_mentor.html", context, request)
+        return html, fresh_until(home.valid_until, now, FRAGMENT_MAX_SECONDS)
+
+    return cached_html(key, now, build)
+
+
 @require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -79,11 +128,10 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "memberships": memberships,
         "nav_memberships": memberships,
-        "learner_home": learner_home(user, learning, now) if learning else None,
-        "mentor_home": mentor_home(user, mentoring, now) if mentoring else None,
+        "learner_section": _learner_section(request, user, learning, now) if learning else "",
+        "mentor_section": _mentor_section(request, user, mentoring, now) if mentoring else "",
         "reviewer_memberships": reviewing,
         "staff_cohorts": staff_cohorts,
-        "at_risk_score": settings.AT_RISK_SCORE,
         "now": now,
     }
     return render(request, "core/home.html", context)

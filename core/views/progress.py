@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import zlib
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from core.cache import safe_get, safe_set, versioned_key
+from core.cache import fragment_key, safe_get, safe_set
 from core.models import Cohort, Membership
 from core.services.dashboards import (
     MATRIX_LEGEND,
@@ -41,13 +39,6 @@ def _get_cohort_for_mentor(request: HttpRequest, slug: str) -> Cohort:
     return get_object_or_404(cohorts, slug=slug)
 
 
-@functools.cache
-def _template_digest() -> str:
-    """A digest of the table's template: a deploy that changes it never serves old markup."""
-    source = get_template(TABLE_TEMPLATE).template.source
-    return hashlib.sha256(source.encode()).hexdigest()[:8]
-
-
 def _table_html(snapshot: CohortSnapshot, module: str, sort: str) -> str:
     """The matrix table, rendered once per cohort version, module and sort, then cached.
 
@@ -59,8 +50,7 @@ def _table_html(snapshot: CohortSnapshot, module: str, sort: str) -> str:
     # The snapshot's own version, not the current one: a bump between the two reads must
     # not file this (older) table under the new version.
     if snapshot.version is not None:
-        prefix = f"matrix-html-{_template_digest()}"
-        key = versioned_key(prefix, snapshot.cohort_id, snapshot.version, sort, module or "-")
+        key = fragment_key("matrix", snapshot.cohort_id, snapshot.version, sort, module or "-")
         cached = safe_get(key)
         if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == snapshot.valid_until:
             return zlib.decompress(cached[1]).decode()

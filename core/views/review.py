@@ -77,7 +77,8 @@ def _queue_filters(request: HttpRequest, params: QueryDict) -> QueueFilters:
 
 def _filtered_queue(user: User, filters: QueueFilters) -> QuerySet[Iteration]:
     """Waiting iterations the user may review, narrowed to the chosen cohort and project."""
-    queue = Iteration.objects.reviewable_by(user).waiting().for_mentor_queue()
+    cohort_ids = [cohort.pk for cohort in filters.cohorts]
+    queue = Iteration.objects.reviewable_by(user, cohort_ids).waiting().for_mentor_queue()
     if "cohort" in filters.chosen:
         queue = queue.filter(attempt__release__cohort__slug=filters.chosen["cohort"])
     if "project" in filters.chosen:
@@ -100,7 +101,9 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, object]
         .prefetch_related(Prefetch("claims", queryset=live_claims, to_attr="live_claims"))
         .order_by("submitted_at", "pk")
     )
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(params.get("page"))
+    paginator = Paginator(rows, QUEUE_PAGE_SIZE)
+    paginator.count = summary["total"]  # already counted above: no second COUNT query
+    page = paginator.get_page(params.get("page"))
     for iteration in page:  # past the peer SLA: the row says "Escalated"
         iteration.escalated = is_escalated(iteration, now)  # type: ignore[attr-defined]
     return {

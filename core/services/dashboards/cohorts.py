@@ -548,6 +548,7 @@ class MentorCohort:
 class MentorHome:
     cohorts: list[MentorCohort]
     reviews: ReviewStats
+    valid_until: datetime | None  # when the clock alone would change the at-risk lists
 
 
 def mentor_home(user: User, cohorts: list[Cohort], now: datetime | None = None) -> MentorHome:
@@ -570,4 +571,7 @@ def mentor_home(user: User, cohorts: list[Cohort], now: datetime | None = None) 
                 at_risk_total=len(at_risk),
             )
         )
-    return MentorHome(cards, review_stats(user, now))
+    valid_until = next_change(
+        (s.valid_until for s in snapshots.values() if s.valid_until is not None), now
+    )
+    return MentorHome(cards, review_stats(user, now), valid_until)

@@ -559,10 +559,16 @@ class LearnerHome:
     feedback: tuple[FeedbackItem, ...]
     peer_reviews_owed: int
     passing_score: int
+    valid_until: datetime | None  # when the clock alone would change what it shows
 
 
-def learner_home(user: User, cohorts: list[Cohort], now: datetime | None = None) -> LearnerHome:
-    """The learner's home: per cohort their projects and scores; across cohorts the radar."""
+def learner_home(
+    user: User, cohorts: list[Cohort], now: datetime | None = None, owed: int | None = None
+) -> LearnerHome:
+    """The learner's home: per cohort their projects and scores; across cohorts the radar.
+
+    ``owed``: the peer reviews the learner owes, when the caller has counted them already.
+    """
     now = now or timezone.now()
     data = learner_data(user, cohorts, now)
     views = []
@@ -582,6 +588,7 @@ def learner_home(user: User, cohorts: list[Cohort], now: datetime | None = None)
         cohorts=views,
         radar=workload_radar(radar_input, now, cohorts[0].tz),
         feedback=data.feedback,
-        peer_reviews_owed=peer_reviews_owed(user),
+        peer_reviews_owed=peer_reviews_owed(user) if owed is None else owed,
         passing_score=settings.PASSING_SCORE,
+        valid_until=data.valid_until,
     )
