@@ -92,20 +92,25 @@ class AttemptQuerySet(models.QuerySet):
         return self.filter(Q(learner=user) | Exists(mentors))
 
 
+def mentor_queue_q(now: datetime | None = None) -> Q:
+    """Iterations mentors should see: mentor-reviewed projects, and peer-reviewed ones
+    that escalated (past their peer SLA) or whose peers tied."""
+    return (
+        Q(peer_due_at__isnull=True)
+        | Q(attempt__release__project__mentor_review_required=True)
+        | Q(peer_due_at__lte=_now(now))
+        | Q(peer_tie=True)
+    )
+
+
 class IterationQuerySet(models.QuerySet):
     def waiting(self) -> IterationQuerySet:
         """Iterations that still need a review decision."""
         return self.filter(status="waiting")
 
     def for_mentor_queue(self, now: datetime | None = None) -> IterationQuerySet:
-        """What mentors should see: mentor-reviewed projects, and peer-reviewed ones
-        that escalated (past their peer SLA) or whose peers tied."""
-        return self.filter(
-            Q(peer_due_at__isnull=True)
-            | Q(attempt__release__project__mentor_review_required=True)
-            | Q(peer_due_at__lte=_now(now))
-            | Q(peer_tie=True)
-        )
+        """What mentors should see (see ``mentor_queue_q``)."""
+        return self.filter(mentor_queue_q(now))
 
     def past_mentor_sla(self, now: datetime | None = None) -> IterationQuerySet:
         """Waiting iterations whose mentor SLA has passed (the staff board)."""

@@ -397,3 +397,28 @@ def test_the_project_brief_is_rendered_once_per_version(learner: User, project: 
     # … until the project's version moves.
     versioned.bump_version(versioned.project_version_name(project.pk))
     assert "Changed quietly" in client.get(BRIEF).content.decode()
+
+
+def test_the_mentor_home_counts_the_queue_as_the_queue_page_does(
+    mentor: User,
+    learner: User,
+    project: Project,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    project.peer_reviews_required = 2
+    project.mentor_review_required = False
+    project.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        iteration, _ = iteration_submit(
+            learner=learner, release=release, repo_url="https://github.com/alice/generators"
+        )
+    assert iteration.peer_due_at is not None
+    client = client_for(mentor)
+    # With its peers, the work is not in the mentor's queue: neither page counts it …
+    assert WAITING_0.search(client.get(HOME).content.decode())
+    assert client.get("/review/").context["summary"]["total"] == 0
+    # … past its peer SLA it escalates into the queue, and both count it without any write.
+    with time_machine.travel(iteration.peer_due_at + timedelta(minutes=1)):
+        assert WAITING_1.search(client.get(HOME).content.decode())
+        assert client.get("/review/").context["summary"]["total"] == 1

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -27,6 +27,7 @@ from core.models import (
     ProjectRelease,
     Review,
 )
+from core.querysets import mentor_queue_q
 from core.services.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
@@ -461,34 +462,45 @@ def _cells_html(row: LearnerRow, indexes: list[int], url: tuple[str, ...]) -> Sa
 
 @dataclass(frozen=True)
 class QueueStats:
-    """Waiting iterations of a cohort and when the oldest was submitted."""
+    """A cohort's review queue, as the mentor's queue page counts it: its length, when
+    the oldest was submitted, and when a peer review escalates into it next."""
 
     waiting: int
     oldest: datetime | None
+    valid_until: datetime | None
 
 
-def queue_stats(cohort_ids: Iterable[int]) -> dict[int, QueueStats]:
+def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[int, QueueStats]:
     """Each cohort's review queue length and oldest submission (one query, cached)."""
+    now = now or timezone.now()
     cohort_ids = list(dict.fromkeys(cohort_ids))
     keys = cohort_keys(f"queue-{shape_of(QueueStats)}", cohort_ids)
     found = safe_get_many(keys.values()) if keys else {}
     stats: dict[int, QueueStats] = {}
     for cohort_id in cohort_ids:
         cached = found.get(keys[cohort_id]) if keys else None
-        if isinstance(cached, QueueStats):
+        if isinstance(cached, QueueStats) and is_fresh(cached, now):
             stats[cohort_id] = cached
     missing = [cohort_id for cohort_id in cohort_ids if cohort_id not in stats]
     if missing:
-        built = {cohort_id: QueueStats(0, None) for cohort_id in missing}
+        built = {cohort_id: QueueStats(0, None, None) for cohort_id in missing}
+        in_queue = mentor_queue_q(now)
         rows = (
             Iteration.objects.waiting()
             .filter(attempt__release__cohort_id__in=missing)
             .values("attempt__release__cohort_id")
-            .annotate(waiting=Count("pk"), oldest=Min("submitted_at"))
+            .annotate(
+                waiting=Count("pk", filter=in_queue),
+                oldest=Min("submitted_at", filter=in_queue),
+                # Work still with its peers joins the queue at its peer SLA.
+                escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
+            )
             .order_by()
         )
         for row in rows:
-            built[row["attempt__release__cohort_id"]] = QueueStats(row["waiting"], row["oldest"])
+            built[row["attempt__release__cohort_id"]] = QueueStats(
+                row["waiting"], row["oldest"], row["escalates"]
+            )
         stats.update(built)
         if keys:
             safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
@@ -556,7 +568,7 @@ def mentor_home(user: User, cohorts: list[Cohort], now: datetime | None = None) 
     now = now or timezone.now()
     ids = [cohort.pk for cohort in cohorts]
     snapshots = cohort_snapshots(ids, now)
-    queues = queue_stats(ids)
+    queues = queue_stats(ids, now)
     cards = []
     for cohort in cohorts:
         queue = queues[cohort.pk]
@@ -572,6 +584,11 @@ def mentor_home(user: User, cohorts: list[Cohort], now: datetime | None = None) 
             )
         )
     valid_until = next_change(
-        (s.valid_until for s in snapshots.values() if s.valid_until is not None), now
+        (
+            item.valid_until
+            for item in [*snapshots.values(), *queues.values()]
+            if item.valid_until is not None
+        ),
+        now,
     )
     return MentorHome(cards, review_stats(user, now), valid_until)
