@@ -198,21 +198,29 @@ def fresh_until(valid_until: datetime | None, now: datetime, most: int) -> datet
     return limit if valid_until is None else min(limit, valid_until)
 
 
-def cached_html(
-    key: str | None, now: datetime, build: Callable[[], tuple[str, datetime]]
-) -> SafeString:
-    """The HTML stored under ``key`` while fresh at ``now``, else ``build()``'s.
+def cached_fragment[T](
+    key: str | None, now: datetime, build: Callable[[], tuple[T, datetime]]
+) -> T:
+    """The value stored under ``key`` while fresh at ``now``, else ``build()``'s.
 
-    ``build`` returns the HTML and until when it is right. The time is checked on read,
-    not left to the cache's expiry, so a page is never older than it says, whatever
-    clock the cache keeps. ``key`` None (the cache is down) builds every time.
+    ``build`` returns the value (rendered HTML, or a few pieces of it) and until when it
+    is right. The time is checked on read, not left to the cache's expiry, so a page is
+    never older than it says, whatever clock the cache keeps. ``key`` None (the cache
+    is down) builds every time.
     """
     if key is not None:
         found = safe_get(key)
         if isinstance(found, tuple) and len(found) == 2 and now < found[0]:
-            return mark_safe(found[1])
-    html, until = build()
+            return found[1]
+    value, until = build()
     seconds = int((until - now).total_seconds())
     if key is not None and seconds > 0:
-        safe_set(key, (until, str(html)), timeout=seconds + 1)
-    return mark_safe(html)
+        safe_set(key, (until, value), timeout=seconds + 1)
+    return value
+
+
+def cached_html(
+    key: str | None, now: datetime, build: Callable[[], tuple[str, datetime]]
+) -> SafeString:
+    """``cached_fragment`` for one piece of our own rendered HTML."""
+    return mark_safe(cached_fragment(key, now, build))

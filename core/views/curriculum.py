@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from core.cache import (
     cache_version,
-    cached_html,
+    cached_fragment,
     entry_timeout,
     fragment_key,
     fresh_until,
@@ -32,8 +32,6 @@ from core.models import (
     Module,
     Project,
     ProjectRelease,
-    Resource,
-    Task,
 )
 
 if TYPE_CHECKING:
@@ -213,15 +211,7 @@ def curriculum(request: HttpRequest) -> HttpResponse:
 
 def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
     """The project with ``slug`` if the user may see it, else 404."""
-    projects = (
-        Project.objects.visible_to(request.user)
-        .select_related("module")
-        .prefetch_related(
-            # Explicit orders: the models' default ones join the project to sort.
-            Prefetch("tasks", queryset=Task.objects.order_by("number")),
-            Prefetch("resources", queryset=Resource.objects.order_by("order", "id")),
-        )
-    )
+    projects = Project.objects.visible_to(request.user).select_related("module")
     return get_object_or_404(projects, slug=slug)
 
 
@@ -236,21 +226,33 @@ def _release_for_user(
     return releases[0] if releases else None
 
 
-def _project_brief(
-    request: HttpRequest, project: Project, tasks: list[Task], resources: list[Resource]
-) -> SafeString:
-    """The project's text, resources and tasks: the same for every viewer, rendered once
-    per project version (bumped when the project, a task or a resource changes)."""
+@dataclass(frozen=True)
+class ProjectBrief:
+    """The part of a project page that is the same for every viewer, rendered."""
+
+    body: SafeString  # overview, concepts, objectives, resources, requirements, tasks
+    toc: SafeString  # links to those sections, for the phone and desktop contents
+    task_count: int
+
+
+def _project_brief(request: HttpRequest, project: Project) -> ProjectBrief:
+    """The project's brief, rendered once per project version (bumped when the project,
+    a task or a resource changes); its tasks and resources are read only then."""
     version = cache_version(project_version_name(project.pk))
     key = None if version is None else fragment_key("project-brief", project.pk, version)
     now = timezone.now()
 
-    def build() -> tuple[str, datetime]:
+    def build() -> tuple[tuple[str, str, int], datetime]:
+        # Explicit orders: the models' default ones join the project to sort.
+        tasks = list(project.tasks.order_by("number"))
+        resources = list(project.resources.order_by("order", "id"))
         context = {"project": project, "tasks": tasks, "resources": resources}
-        html = render_to_string("core/_project_brief.html", context, request)
-        return html, fresh_until(None, now, entry_timeout())
+        body = render_to_string("core/_project_brief.html", context, request)
+        toc = render_to_string("core/_project_toc.html", context, request)
+        return (body, toc, len(tasks)), fresh_until(None, now, entry_timeout())
 
-    return cached_html(key, now, build)
+    body, toc, task_count = cached_fragment(key, now, build)
+    return ProjectBrief(mark_safe(body), mark_safe(toc), task_count)
 
 
 @require_safe
@@ -275,13 +277,11 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     role = roles.get(release.cohort_id) if release else None
     deadlines = release.deadlines if release else None
     state = deadlines.state(now) if deadlines else "unscheduled"
-    tasks = list(project.tasks.all())
-    resources = list(project.resources.all())
+    brief = _project_brief(request, project)
     ctx = {
         "project": project,
         "module": project.module,
-        "tasks": tasks,
-        "resources": resources,
+        "brief": brief,
         "release": release,
         "cohort": release.cohort if release else None,
         "release_choices": [
@@ -293,8 +293,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "extension": deadlines.extension if deadlines and role == LEARNER else None,
         "state": state,
         "next_deadline": deadlines.next_deadline(now) if state == "current" else None,
-        "show_toc": len(tasks) >= TOC_MIN_TASKS,
+        "show_toc": brief.task_count >= TOC_MIN_TASKS,
         "nav_memberships": memberships,
-        "brief": _project_brief(request, project, tasks, resources),
     }
     return render(request, "core/project_detail.html", ctx)

@@ -38,6 +38,14 @@ if TYPE_CHECKING:
     from core.models import User
 
 QUEUE_PAGE_SIZE = 25
+QUEUE_DEFERRED = [
+    "notes",
+    "attempt__learner__password",
+    *(
+        f"attempt__release__project__{name}"
+        for name in ("summary", "description", "concepts", "objectives", "requirements")
+    ),
+]
 QUEUE_TEMPLATE = "core/review_queue.html"
 
 
@@ -70,6 +78,7 @@ def _queue_filters(request: HttpRequest, params: QueryDict) -> QueueFilters:
         )
         .distinct()
         .order_by("title")
+        .only("slug", "title")
     )
     form = QueueFilterForm(params, cohorts=cohort_list, projects=projects)
     return QueueFilters(form=form, cohorts=cohort_list, chosen=form.filters())
@@ -98,6 +107,8 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, object]
         queue.select_related(
             "attempt__learner", "attempt__release__project", "attempt__release__cohort"
         )
+        # The queue shows titles and names: leave the briefs and notes in the database.
+        .defer(*QUEUE_DEFERRED)
         .prefetch_related(Prefetch("claims", queryset=live_claims, to_attr="live_claims"))
         .order_by("submitted_at", "pk")
     )
