@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from html import unescape
 
 import markdown as markdown_lib
 import nh3
 from django.core.cache import cache
+from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 from pygments.token import STANDARD_TYPES
 
 logger = logging.getLogger(__name__)
@@ -79,3 +82,10 @@ def render_markdown(source: str | None) -> SafeString:
         except Exception:
             logger.warning("Markdown cache unavailable; not storing", exc_info=True)
     return mark_safe(html)
+
+
+def plain_excerpt(source: str | None, limit: int) -> str:
+    """``source`` as plain text of at most ``limit`` characters, for notifications and
+    emails: the Markdown rendered and its tags dropped, so `**this**` reads "this"."""
+    text = unescape(strip_tags(_render(source or "")))
+    return Truncator(" ".join(text.split())).chars(limit)

@@ -21,6 +21,7 @@ from django.urls import reverse
 from core import signals
 from core.audit import audit, login_label
 from core.cache import bump_cohorts, bump_version, project_version_name
+from core.markdown import plain_excerpt
 from core.middleware import mark_signed_in
 from core.models import (
     Attempt,
@@ -42,6 +43,8 @@ from core.services.peer import grade_hold
 from core.services.scoring import release_recompute_scores
 
 Kind = Notification.Kind
+# How much of a comment a notification (and its email) quotes.
+NOTIFICATION_EXCERPT_CHARS = 300
 
 
 @receiver(post_save, sender=ProjectRelease)
@@ -140,7 +143,7 @@ def tell_thread_about_comment(sender: type, comment: Comment, **kwargs: Any) -> 
         users=participants,
         kind=Kind.NEW_COMMENT,
         title=f"{comment.author.name} commented on {attempt.release.project.title}",
-        body=comment.body[:300],
+        body=plain_excerpt(comment.body, NOTIFICATION_EXCERPT_CHARS),
         url=f"{attempt.get_absolute_url()}#comment-{comment.pk}",
     )
 

@@ -228,9 +228,26 @@ def test_a_comment_tells_the_other_participants(
     note = Notification.objects.get(user=mentor)
     assert note.kind == Notification.Kind.NEW_COMMENT
     assert note.title == "Alice Learner commented on Python Generators"
-    assert note.body == "The **empty** input one."
+    assert note.body == "The empty input one."  # plain text: the Markdown is rendered away
     assert note.url == f"/attempts/{attempt.pk}/#comment-{comment.pk}"
     assert sorted(email.to[0] for email in mailoutbox) == sorted([mentor.email, reviewer.email])
+
+
+def test_a_comment_notification_quotes_plain_text_cut_to_length(
+    learner: User,
+    mentor: User,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    attempt = AttemptFactory(learner=learner, release=release)
+    body = "Is `a < b & c` right?\n\n<script>alert(1)</script>\n\n" + "word " * 200
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_post(attempt=attempt, author=learner, body=body)
+    note = Notification.objects.get(user=mentor)
+    assert note.body.startswith("Is a < b & c right? word word")
+    assert "script" not in note.body and "alert" not in note.body
+    assert len(note.body) == 300
+    assert note.body.endswith("…")
 
 
 def test_a_reviewers_comment_tells_the_learner(
