@@ -196,17 +196,22 @@ def test_the_queue_marks_escalated_and_tied_iterations(
     tied = waiting(peer_release, hours_ago=20, name="Tia Tied")
     peer_review(tied, passed=True), peer_review(tied, passed=False)
     Iteration.objects.filter(pk=tied.pk).update(peer_tie=True)
+    # Tied long ago: its peers all reviewed it, so it is tied, not escalated.
+    old_tie = waiting(peer_release, hours_ago=60, name="Ola Old-tie")
+    peer_review(old_tie, passed=True), peer_review(old_tie, passed=False)
+    Iteration.objects.filter(pk=old_tie.pk).update(peer_tie=True)
     waiting(release, hours_ago=5, name="Mo Mentor-only")
 
     response = mentor_client.get("/review/")
     rows = {row.attempt.learner.name: row for row in response.context["page_obj"]}
     # Peers decide this project: a fresh iteration is theirs, not the mentors'.
-    assert set(rows) == {"Eli Escalated", "Tia Tied", "Mo Mentor-only"}
+    assert set(rows) == {"Eli Escalated", "Tia Tied", "Ola Old-tie", "Mo Mentor-only"}
     assert rows["Eli Escalated"].escalated and not rows["Eli Escalated"].peer_tie
     assert rows["Tia Tied"].peer_tie and not rows["Tia Tied"].escalated
+    assert rows["Ola Old-tie"].peer_tie and not rows["Ola Old-tie"].escalated
     body = response.content.decode()
     assert body.count("</i> Escalated</span>") == 1
-    assert body.count("</i> Peers tied</span>") == 1
+    assert body.count("</i> Peers tied</span>") == 2
     assert fresh.pk not in [row.pk for row in rows.values()]
     assert late.pk == rows["Eli Escalated"].pk
 

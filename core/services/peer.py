@@ -269,9 +269,13 @@ def grade_hold(attempt: Attempt) -> GradeHold:
 
 
 def is_escalated(iteration: Iteration, now: datetime | None = None) -> bool:
-    """Past its peer SLA while still waiting (computed from timestamps on read)."""
+    """Past its peer SLA while still waiting for its peers (computed on read).
+
+    A tie is not late: its peers all reviewed it and disagreed, so it is shown as tied.
+    """
     return (
         iteration.status == Iteration.Status.WAITING
+        and not iteration.peer_tie
         and iteration.peer_due_at is not None
         and iteration.peer_due_at <= _now(now)
     )
