@@ -8,7 +8,8 @@ two reviews or a stale score.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,6 +54,20 @@ def review_due_times(project: Project, submitted_at: datetime) -> dict[str, date
         "peer_due_at": peer_due,
         "mentor_due_at": submitted_at + timedelta(hours=project.mentor_sla_hours),
     }
+
+
+@contextmanager
+def _files_removed_on_error() -> Iterator[list[str]]:
+    """Names of files written to storage; if the block fails (and so the transaction
+    rolls back) they are deleted, so no upload outlives the rows that named it."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        storage = Attachment._meta.get_field("file").storage
+        for name in stored:
+            storage.delete(name)
+        raise
 
 
 @transaction.atomic
@@ -109,16 +124,19 @@ def iteration_submit(
     except IntegrityError:  # the same token raced us between the checks
         return Iteration.objects.get(submit_token=submit_token), False
     iteration.tasks_claimed.set(tasks_claimed)
-    for upload in attachments:
-        Attachment.objects.create(
-            iteration=iteration,
-            file=upload,
-            original_name=upload.name[:200],
-            content_type=getattr(upload, "content_type", "") or "application/octet-stream",
-            size=upload.size,
-        )
-    attempt.status = Attempt.Status.WAITING
-    attempt.save(update_fields=["status", "updated_at"])
+    with _files_removed_on_error() as stored:
+        for upload in attachments:
+            attachment = Attachment(
+                iteration=iteration,
+                original_name=upload.name[:200],
+                content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+                size=upload.size,
+            )
+            attachment.file.save(upload.name, upload, save=False)
+            stored.append(attachment.file.name)
+            attachment.save()
+        attempt.status = Attempt.Status.WAITING
+        attempt.save(update_fields=["status", "updated_at"])
     transaction.on_commit(
         lambda: signals.iteration_submitted.send(Iteration, iteration=iteration), robust=True
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -403,6 +404,31 @@ def test_it_accepts_a_markdown_attachment(
     assert learner_client.post(URL, form_data(project, attachments=[upload])).status_code == 302
     [attachment] = Attachment.objects.filter(iteration__attempt__learner=learner)
     assert (attachment.original_name, attachment.content_type) == ("NOTES.md", "text/markdown")
+
+
+def test_a_failed_submission_leaves_no_file_behind(
+    learner_client: Client,
+    learner: User,
+    project: Project,
+    media_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    saves = 0
+    original_save = Attachment.save
+
+    def failing_save(self: Attachment, *args: object, **kwargs: object) -> None:
+        nonlocal saves
+        saves += 1
+        if saves == 2:  # the database refuses the second file's row
+            raise DatabaseError("disk full")
+        original_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Attachment, "save", failing_save)
+    uploads = [SimpleUploadedFile(f"notes{n}.md", b"# Notes\n") for n in range(2)]
+    with pytest.raises(DatabaseError):
+        learner_client.post(URL, form_data(project, attachments=uploads))
+    assert iterations(learner) == []
+    assert not [path for path in media_root.rglob("*") if path.is_file()]
 
 
 # --- Who may submit ----------------------------------------------------------------------
