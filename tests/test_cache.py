@@ -329,8 +329,8 @@ def test_the_cache_holds_between_writes(
     # Written behind the signals' back (no commit callbacks run here): the cache still
     # answers, which shows the page reads it, and why every write path must bump.
     AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(77))
-    # Session, user, memberships, and the peer reviews owed (never cached).
-    with django_assert_num_queries(4):
+    # Session, user and memberships: the learner's section comes from the cache.
+    with django_assert_num_queries(3):
         body = client.get(HOME).content.decode()
     assert "77%" not in body
     versioned.bump_cohorts([release.cohort_id])
@@ -422,3 +422,33 @@ def test_the_mentor_home_counts_the_queue_as_the_queue_page_does(
     with time_machine.travel(iteration.peer_due_at + timedelta(minutes=1)):
         assert WAITING_1.search(client.get(HOME).content.decode())
         assert client.get("/review/").context["summary"]["total"] == 1
+
+
+def test_a_peer_review_given_shows_on_the_reviewers_home_on_the_next_request(
+    learner: User,
+    cohort: Cohort,
+    project: Project,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    from core.services.peer import peer_review_save
+    from tests.views.test_peer_review import assign, classmate, peer_policy, submit
+
+    peer_policy(project, required=1, owed=1)
+    AttemptFactory(learner=learner, release=release)  # alice owes one review of this project
+    client = client_for(learner)
+    owed = re.compile(r'id="peer-owed-heading"[^<]*</h3>\s*<p class="dash-score mb-1">(\d+)</p>')
+    assert owed.search(client.get(HOME).content.decode()).group(1) == "1"
+    iteration = submit(classmate(cohort, release, "Bo Classmate", passed=False), release)
+    assign(iteration, learner)
+    with django_capture_on_commit_callbacks(execute=True):
+        peer_review_save(
+            iteration=iteration,
+            reviewer=learner,
+            verdicts={task.pk: VerdictInput(passed=True) for task in project.tasks.all()},
+            feedback="Clear and tested.",
+            decision="approved",
+            confidence=4,
+            submit=True,
+        )
+    assert owed.search(client.get(HOME).content.decode()).group(1) == "0"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from core.cache import FRAGMENT_MAX_SECONDS, cached_html, fragment_key, fresh_until
 from core.models import Cohort, Extension, Membership, ProjectRelease, User
-from core.services.dashboards import learner_home, mentor_home, peer_reviews_owed
+from core.services.dashboards import learner_home, mentor_home
 from core.services.dashboards.common import cohort_versions
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
@@ -69,16 +69,15 @@ def _learner_section(
 ) -> SafeString:
     """The learner's part of the home page, rendered once a minute at most.
 
-    The key holds the user, their cohorts' versions (bumped by every decision,
-    submission, extension and schedule change) and the peer reviews they owe, so a
-    change is seen on the next request; only the clock's words may be a minute old.
+    The key holds the user and their cohorts' versions, bumped by every decision,
+    submission, submitted peer review, extension and schedule change, so a change is
+    seen on the next request; only the clock's words may be a minute old.
     """
-    owed = peer_reviews_owed(user)
     parts = _version_parts(cohorts)
-    key = None if parts is None else fragment_key("home-learner", user.pk, owed, *parts)
+    key = None if parts is None else fragment_key("home-learner", user.pk, *parts)
 
     def build() -> tuple[str, datetime]:
-        home = learner_home(user, cohorts, now, owed=owed)
+        home = learner_home(user, cohorts, now)
         context = {"home": home, "now": now}
         html = render_to_string("core/dashboard_learner.html", context, request)
         return html, fresh_until(home.valid_until, now, FRAGMENT_MAX_SECONDS)

@@ -562,13 +562,8 @@ class LearnerHome:
     valid_until: datetime | None  # when the clock alone would change what it shows
 
 
-def learner_home(
-    user: User, cohorts: list[Cohort], now: datetime | None = None, owed: int | None = None
-) -> LearnerHome:
-    """The learner's home: per cohort their projects and scores; across cohorts the radar.
-
-    ``owed``: the peer reviews the learner owes, when the caller has counted them already.
-    """
+def learner_home(user: User, cohorts: list[Cohort], now: datetime | None = None) -> LearnerHome:
+    """The learner's home: per cohort their projects and scores; across cohorts the radar."""
     now = now or timezone.now()
     data = learner_data(user, cohorts, now)
     views = []
@@ -588,7 +583,7 @@ def learner_home(
         cohorts=views,
         radar=workload_radar(radar_input, now, cohorts[0].tz),
         feedback=data.feedback,
-        peer_reviews_owed=peer_reviews_owed(user) if owed is None else owed,
+        peer_reviews_owed=peer_reviews_owed(user),
         passing_score=settings.PASSING_SCORE,
         valid_until=data.valid_until,
     )
