@@ -31,7 +31,12 @@ from core.admin.common import (
     zone_or_none,
 )
 from core.models import Cohort, Extension, Membership, Project, ProjectRelease
-from core.services.schedule import announce_release, release_project, shift_cohort_deadlines
+from core.services.schedule import (
+    announce_release,
+    check_calendar_dates,
+    release_project,
+    shift_cohort_deadlines,
+)
 
 BOTH_PAGES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 # The admin posts an action from a change page under this field name.
@@ -235,7 +240,7 @@ class CohortAdmin(CohortZoneAdmin):
         # Django filters pk__in=<the posted ids>: one that is not an id (a tampered
         # form) would crash the query. Refuse it as the admin refuses an empty selection.
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        if any((pk := pk_or_none(value)) is None or pk >= 2**63 for value in selected):
+        if any(pk_or_none(value) is None for value in selected):
             self.message_user(request, "Select cohorts from the list.", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         return super().response_action(request, queryset, *args, **kwargs)
@@ -361,6 +366,14 @@ class CohortAdmin(CohortZoneAdmin):
         return response.render()
 
 
+def refuse_out_of_calendar(form: forms.Form, *names: str) -> None:
+    """Field errors for dates outside the calendar's years (year 1 would crash the save)."""
+    try:
+        check_calendar_dates(**{name: form.cleaned_data.get(name) for name in names})
+    except ValidationError as error:
+        add_service_errors(form, error)
+
+
 class ProjectReleaseAdminForm(forms.ModelForm):
     class Meta:
         model = ProjectRelease
@@ -380,6 +393,7 @@ class ProjectReleaseAdminForm(forms.ModelForm):
         cohort, project = cleaned.get("cohort"), cleaned.get("project")
         if cohort and project and project.module.program_id != cohort.program_id:
             self.add_error("project", f"“{project}” is not part of {cohort.program}.")
+        refuse_out_of_calendar(self, "opens_at", "first_deadline", "second_deadline")
         return cleaned
 
 
@@ -398,6 +412,7 @@ class ExtensionAdminForm(forms.ModelForm):
             ).exists()
             if not is_learner:
                 self.add_error("learner", f"{learner} is not a learner of {release.cohort}.")
+        refuse_out_of_calendar(self, "first_deadline", "second_deadline")
         return cleaned
 
 

@@ -60,9 +60,18 @@ def describe_zone(tz: zoneinfo.ZoneInfo | None) -> str:
     return f"In {tz.key} time ({now.tzname()}, UTC{offset[:3]}:{offset[3:]}), the cohort's zone."
 
 
+# The largest id a 64-bit primary key column holds (19 digits).
+MAX_ID = 2**63 - 1
+
+
 def pk_or_none(value: str | None) -> int | None:
-    # isascii: "²".isdigit() is true, but int("²") raises.
-    return int(value) if value and value.isascii() and value.isdigit() else None
+    """The id ``value`` names, or None when it is not a plain number in the id range."""
+    # isascii: "²".isdigit() is true but int("²") raises; the length check spares int()
+    # thousands of digits (it raises past 4300) and the database an overflow.
+    if not value or not value.isascii() or not value.isdigit() or len(value) > len(str(MAX_ID)):
+        return None
+    pk = int(value)
+    return pk if pk <= MAX_ID else None
 
 
 class TimeZoneInput(forms.TextInput):

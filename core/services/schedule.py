@@ -18,6 +18,21 @@ from core.services.scoring import release_recompute_scores
 
 # A shift larger than this is almost certainly a typo (a year has 366 days at most).
 MAX_SHIFT_DAYS = 366
+# A calendar date outside these years is a typo; year 1 or 9999 cannot even be turned
+# into UTC (or shifted), so it would crash the save or every page that reads it later.
+CALENDAR_YEARS = range(2000, 2101)
+
+
+def check_calendar_dates(**dates: datetime | None) -> None:
+    """Refuse dates outside CALENDAR_YEARS with a ValidationError naming each field."""
+    first, last = CALENDAR_YEARS[0], CALENDAR_YEARS[-1]
+    errors = {
+        name: f"Pick a date between the years {first} and {last}."
+        for name, value in dates.items()
+        if value is not None and value.year not in CALENDAR_YEARS
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -37,6 +52,9 @@ def release_project(
         raise ValidationError(
             {"project": f"“{project}” is not part of {cohort.program}, the cohort's program."}
         )
+    check_calendar_dates(
+        opens_at=opens_at, first_deadline=first_deadline, second_deadline=second_deadline
+    )
     release = ProjectRelease(
         cohort=cohort,
         project=project,
