@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -35,7 +36,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.ops.conftest import REQUIRED, database_url, needs_postgres
+from tests.ops.conftest import REQUIRED, connect, database_url, needs_postgres
 from tests.support import PRODUCTION_ENV, ROOT
 
 pytestmark = [pytest.mark.postgres]
@@ -223,8 +224,9 @@ def stop(server: Server) -> None:
 
 
 @pytest.fixture
-def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Servers A and B on free ports, sharing a fresh seeded database and one Redis."""
+def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Server, Server, str]]:
+    """Servers A and B on free ports, sharing a fresh seeded database (named third) and
+    one Redis."""
     shared_redis = needs_services()
     clone: Callable[[str], str] = request.getfixturevalue("clone_seeded")
     database = clone("two")
@@ -252,7 +254,7 @@ def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Se
         deadline = time.monotonic() + START_SECONDS
         for server in started:
             wait_until_healthy(server, deadline)
-        yield started[0], started[1]
+        yield started[0], started[1], database
     finally:
         for server in started:
             stop(server)
@@ -277,10 +279,23 @@ def waiting_for_review(mentor: Browser, server: Server) -> int:
     return int(match.group(1))
 
 
-def submit_somewhere(learner: Browser, server: Server) -> str:
-    """Hand in an iteration of a current project with nothing waiting; its attempt's URL."""
+def mentor_reviewed(database: str) -> set[str]:
+    """Slugs of the projects whose submissions go straight to the mentors' queue."""
+    with closing(connect(database)) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT slug FROM core_project"
+            " WHERE mentor_review_required OR peer_reviews_required = 0"
+        )
+        return {slug for (slug,) in cursor.fetchall()}
+
+
+def submit_somewhere(learner: Browser, server: Server, slugs: set[str]) -> str:
+    """Hand in an iteration of a current project among ``slugs`` with nothing waiting;
+    the attempt's URL."""
     dashboard = learner.get(server.port, "/dashboard/")
     for slug in dict.fromkeys(_CURRENT_PROJECT.findall(dashboard.text)):
+        if slug not in slugs:
+            continue
         path = f"/projects/{slug}/submit/"
         page = learner.get(server.port, path)
         token = _TOKEN_INPUT.search(page.text)
@@ -299,8 +314,8 @@ def submit_somewhere(learner: Browser, server: Server) -> str:
     pytest.fail("the demo learner has no current project to hand in")
 
 
-def test_two_servers_share_sessions_and_cache(servers: tuple[Server, Server]) -> None:
-    a, b = servers
+def test_two_servers_share_sessions_and_cache(servers: tuple[Server, Server, str]) -> None:
+    a, b, database = servers
 
     # Signed in on A, the same cookie is a valid session on B.
     learner = Browser()
@@ -324,7 +339,8 @@ def test_two_servers_share_sessions_and_cache(servers: tuple[Server, Server]) ->
     mentor.sign_in(b.port, MENTOR[0])
     before = waiting_for_review(mentor, b)
     assert waiting_for_review(mentor, a) == before
-    attempt = submit_somewhere(learner, a)
+    # A project mentors review first: its submission joins their queue at once.
+    attempt = submit_somewhere(learner, a, mentor_reviewed(database))
     assert waiting_for_review(mentor, b) == before + 1
     assert waiting_for_review(mentor, a) == before + 1
     # …and the new iteration is in the queue B serves, with the learner's new name.
