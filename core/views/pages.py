@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_safe
 
 from core.cache import FRAGMENT_MAX_SECONDS, cached_html, fragment_key, fresh_until
 from core.models import Cohort, Extension, Membership, ProjectRelease, User
-from core.services.dashboards import learner_home, mentor_home
+from core.services.dashboards import LearnerHome, MentorHome, learner_home, mentor_home
 from core.services.dashboards.common import cohort_versions
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
@@ -64,38 +65,30 @@ def _version_parts(cohorts: list[Cohort]) -> list[str] | None:
     return None if versions is None else [f"{pk}.{version}" for pk, version in versions.items()]
 
 
-def _learner_section(
-    request: HttpRequest, user: User, cohorts: list[Cohort], now: datetime
+def _home_section(
+    request: HttpRequest,
+    role: str,
+    cohorts: list[Cohort],
+    now: datetime,
+    read_model: Callable[[User, list[Cohort], datetime], LearnerHome | MentorHome],
+    **context: object,
 ) -> SafeString:
-    """The learner's part of the home page, rendered once a minute at most.
+    """One role's part of the home page, rendered at most once a minute.
 
-    The key holds the user and their cohorts' versions, bumped by every decision,
-    submission, submitted peer review, extension and schedule change, so a change is
-    seen on the next request; only the clock's words may be a minute old.
+    The key holds the user and their cohorts' versions, bumped by every submission,
+    review, decision, extension, schedule and membership change, so a change shows on
+    the next request; only the clock's words ("3 hours left") may be a minute old, and
+    less when a deadline, an opening or a peer SLA comes sooner.
     """
+    user = request.user
     parts = _version_parts(cohorts)
-    key = None if parts is None else fragment_key("home-learner", user.pk, *parts)
+    key = None if parts is None else fragment_key(f"home-{role}", user.pk, *parts)
 
     def build() -> tuple[str, datetime]:
-        home = learner_home(user, cohorts, now)
-        context = {"home": home, "now": now}
-        html = render_to_string("core/dashboard_learner.html", context, request)
-        return html, fresh_until(home.valid_until, now, FRAGMENT_MAX_SECONDS)
-
-    return cached_html(key, now, build)
-
-
-def _mentor_section(
-    request: HttpRequest, user: User, cohorts: list[Cohort], now: datetime
-) -> SafeString:
-    """The mentor's part of the home page, cached like the learner's."""
-    parts = _version_parts(cohorts)
-    key = None if parts is None else fragment_key("home-mentor", user.pk, *parts)
-
-    def build() -> tuple[str, datetime]:
-        home = mentor_home(user, cohorts, now)
-        context = {"home": home, "now": now, "at_risk_score": settings.AT_RISK_SCORE}
-        html = render_to_string("core/dashboard_mentor.html", context, request)
+        home = read_model(user, cohorts, now)
+        html = render_to_string(
+            f"core/dashboard_{role}.html", {"home": home, "now": now, **context}, request
+        )
         return html, fresh_until(home.valid_until, now, FRAGMENT_MAX_SECONDS)
 
     return cached_html(key, now, build)
@@ -127,8 +120,21 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "memberships": memberships,
         "nav_memberships": memberships,
-        "learner_section": _learner_section(request, user, learning, now) if learning else "",
-        "mentor_section": _mentor_section(request, user, mentoring, now) if mentoring else "",
+        "learner_section": (
+            _home_section(request, "learner", learning, now, learner_home) if learning else ""
+        ),
+        "mentor_section": (
+            _home_section(
+                request,
+                "mentor",
+                mentoring,
+                now,
+                mentor_home,
+                at_risk_score=settings.AT_RISK_SCORE,
+            )
+            if mentoring
+            else ""
+        ),
         "reviewer_memberships": reviewing,
         "staff_cohorts": staff_cohorts,
         "now": now,
