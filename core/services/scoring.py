@@ -168,24 +168,32 @@ class MajorityVerdict:
     comment: str = ""
 
 
-def attempt_receipts(attempt: Attempt) -> list[Receipt]:
+def attempt_receipts(attempt: Attempt, loaded: Iterable[Review] | None = None) -> list[Receipt]:
     """A receipt for every decided iteration, newest iteration first.
 
     An iteration's verdicts come from its latest submitted mentor review (a
     mentor always overrides peers), else from the majority of its N peer
     reviews when the project does not require a mentor and the peers agree.
+    ``loaded``: the attempt's reviews with their iteration and verdicts, when the
+    caller has them already (drafts among them are left out here).
     """
     release = attempt.release
     project = release.project
     tasks = list(project.tasks.order_by("number"))
     extension = latest_extension(release, attempt.learner_id)
-    reviews = (
-        Review.objects.filter(iteration__attempt=attempt)
-        .exclude(submitted_at=None)
-        .select_related("iteration", "reviewer")
-        .prefetch_related("verdicts")
-        .order_by("iteration__number", "submitted_at", "id")
-    )
+    if loaded is None:
+        reviews: Iterable[Review] = (
+            Review.objects.filter(iteration__attempt=attempt)
+            .exclude(submitted_at=None)
+            .select_related("iteration", "reviewer")
+            .prefetch_related("verdicts")
+            .order_by("iteration__number", "submitted_at", "id")
+        )
+    else:
+        reviews = sorted(
+            (review for review in loaded if review.submitted_at is not None),
+            key=lambda review: (review.iteration.number, review.submitted_at, review.pk),
+        )
     mentor: dict[int, Review] = {}
     peers: dict[int, list[Review]] = {}
     iterations: dict[int, Iteration] = {}

@@ -235,10 +235,11 @@ def _timeline(iterations: list[Iteration], scored_id: int | None) -> list[Timeli
 
 
 def _receipt_views(
-    attempt: Attempt, peer_counts: dict[int, int]
+    attempt: Attempt, timeline: list[TimelineEntry], peer_counts: dict[int, int]
 ) -> tuple[ReceiptView | None, list[ReceiptView]]:
     """The receipt that earned the score, and the other iterations' receipts (newest first)."""
-    receipts = attempt_receipts(attempt)
+    # The timeline has loaded every submitted review with its verdicts already.
+    receipts = attempt_receipts(attempt, [review for entry in timeline for review in entry.reviews])
     best = best_receipt(receipts)
     release = attempt.release
     original = release.deadlines_for(None)
@@ -317,7 +318,9 @@ def _attempt_context(
     # A held grade is not shown to its learner at all (not even the receipt's numbers).
     grade_pending = hold.held and role == "learner"
     shows_receipts = sees_score and not grade_pending
-    best, other_receipts = _receipt_views(attempt, peer_counts) if shows_receipts else (None, [])
+    best, other_receipts = (
+        _receipt_views(attempt, timeline, peer_counts) if shows_receipts else (None, [])
+    )
     estimate: WaitEstimate | None = None
     if state == "waiting" and latest is not None:
         estimate = wait_estimate(latest.iteration)
