@@ -8,11 +8,18 @@ violations.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    sync_playwright,
+)
 from pytest_django.live_server_helper import LiveServer
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM
@@ -48,19 +55,16 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh browser context per test; any console or page error fails the test.
+def _watch(page: Page, who: str, errors: list[str]) -> None:
+    """Record the page's console and page errors in ``errors``.
 
     One console error is expected rather than a fault: Chromium logs "Failed to
     load resource" for a page that itself answers 4xx/5xx, and a journey that
     opens such a page on purpose (an outsider gets 404) asserts the status
     itself. A failing sub-resource (script, stylesheet, image) still fails.
     """
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
-    page = context.new_page()
-    errors: list[str] = []
     error_documents: set[str] = set()
+    label = f" ({who})" if who else ""
 
     def on_response(response: Response) -> None:
         if (
@@ -78,12 +82,35 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
             and message.location.get("url") in error_documents
         ):
             return
-        errors.append(f"console error at {page.url}: {message.text}")
+        errors.append(f"console error at {page.url}{label}: {message.text}")
 
     page.on("response", on_response)
     page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(f"page error at {page.url}: {error}"))
-    yield page
-    context.close()
+    page.on("pageerror", lambda error: errors.append(f"page error at {page.url}{label}: {error}"))
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[str], Page]]:
+    """Open a browser context per person (``open_page("Sam")``); any console or page
+    error in any of them fails the test."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def open_one(who: str = "") -> Page:
+        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        _watch(page, who, errors)
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
     if errors:
         pytest.fail("The browser reported errors:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def page(open_page: Callable[[str], Page]) -> Page:
+    """A fresh browser context for the test's main person."""
+    return open_page("")

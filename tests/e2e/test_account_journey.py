@@ -15,7 +15,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.fixtures import Settings
 
 from core.models import User
-from tests.e2e.a11y import check_a11y, visit
+from tests.e2e.a11y import visit
+from tests.e2e.journey import arrive_at, expect_message
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,13 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 NEW_PASSWORD = "a-fresh-and-longer-passphrase-42"
 SIGNED_OUT_MESSAGE = "You have signed out."
 BAD_CREDENTIALS = "The email address and/or password you specified are not correct."
-
-
-def arrive_at(page: Page, path: str) -> None:
-    """The browser has landed on ``path`` (ignoring any query); check the page."""
-    expect(page).to_have_url(re.compile(rf"^https?://[^/]+{re.escape(path)}(\?.*)?$"))
-    page.wait_for_load_state()
-    check_a11y(page)
 
 
 def link_in(email: EmailMessage, path_prefix: str) -> str:
@@ -58,11 +52,6 @@ def sign_out(page: Page) -> None:
     sign_out_button = navbar.get_by_role("button", name="Sign out")
     expect(sign_out_button).to_be_visible()
     sign_out_button.click()
-
-
-def expect_message(page: Page, text: str) -> None:
-    """A flash message containing ``text`` is shown."""
-    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
 def expect_signed_out(page: Page) -> None:

@@ -19,26 +19,13 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from core.models import ProjectRelease, Task
-from tests.e2e.a11y import check_a11y, visit
+from tests.e2e.a11y import check_a11y
+from tests.e2e.journey import arrive_at, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LEARNER = "learner@example.com"
 DEMO_PASSWORD = "prodev-demo"
-
-
-def arrive_at(page: Page, path: str) -> None:
-    """The browser has landed on ``path`` (ignoring any query); check the page."""
-    expect(page).to_have_url(re.compile(rf"^https?://[^/]+{re.escape(path)}(\?.*)?$"))
-    page.wait_for_load_state()
-    check_a11y(page)
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    visit(page, "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label(re.compile(r"^\s*Password\s*\*?\s*$")).fill(password)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def test_the_demo_learner_finds_a_current_project_and_cannot_open_an_upcoming_one(
@@ -55,7 +42,6 @@ def test_the_demo_learner_finds_a_current_project_and_cannot_open_an_upcoming_on
 
     # Lina signs in and lands on her dashboard.
     sign_in(page, LEARNER, DEMO_PASSWORD)
-    arrive_at(page, "/dashboard/")
 
     # She opens the curriculum from the navbar: modules in order, with her dates.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Curriculum").click()

@@ -22,9 +22,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from core.models import Attempt, Cohort, User
-from tests.e2e.a11y import check_a11y, visit
+from tests.e2e.a11y import check_a11y
+from tests.e2e.journey import sign_in
 from tests.factories import (
-    PASSWORD,
     AttemptFactory,
     CohortFactory,
     IterationFactory,
@@ -109,20 +109,10 @@ def bo(cohort: Cohort) -> User:
     return user
 
 
-def sign_in(page: Page, user: User) -> None:
-    visit(page, "/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label(re.compile(r"^\s*Password\s*\*?\s*$")).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
-    page.wait_for_load_state()
-    check_a11y(page)
-
-
 def test_the_mentor_spots_a_learner_at_risk_and_opens_their_classmates_work(
     page: Page, sam: User, bo: User, ada_attempt: Attempt
 ) -> None:
-    sign_in(page, sam)
+    sign_in(page, sam.email)
 
     # The dashboard: the cohort's card, its queue, and Bo at risk with the reason.
     cohort_card = page.get_by_role("article", name="ProDev Backend · Cohort 7")

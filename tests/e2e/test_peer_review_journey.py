@@ -16,20 +16,19 @@ reports violations there), and every page they land on passes axe-core.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Page, expect
 
 from core.models import Attempt, Iteration, ProjectRelease, User
 from core.services.peer import peer_next, peer_review_save
 from core.services.reviews import VerdictInput, review_due_times
 from tests.e2e.a11y import check_a11y, visit
+from tests.e2e.journey import arrive_at, expect_message, sign_in
 from tests.factories import (
-    PASSWORD,
     AttemptFactory,
     CohortFactory,
     IterationFactory,
@@ -42,50 +41,7 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-VIEWPORT = {"width": 1280, "height": 900}  # as in conftest.py
 BEN_FEEDBACK = "Clean generators and good tests. Try a larger page size in the benchmark."
-
-
-@pytest.fixture
-def another_page(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[str], Page]]:
-    """Open more browser contexts (one per person), failing on errors like ``page`` does."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_page(who: str) -> Page:
-        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
-        contexts.append(context)
-        page = context.new_page()
-        error_documents: set[str] = set()
-
-        def on_response(response: Response) -> None:
-            if (
-                response.status >= 400
-                and response.request.is_navigation_request()
-                and response.frame == page.main_frame
-            ):
-                error_documents.add(response.url)
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type != "error":
-                return
-            if (
-                message.text.startswith("Failed to load resource")
-                and message.location.get("url") in error_documents
-            ):
-                return
-            errors.append(f"console error at {page.url} ({who}): {message.text}")
-
-        page.on("response", on_response)
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: errors.append(f"page error at {page.url}: {error}"))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    if errors:
-        pytest.fail("A browser reported errors:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture
@@ -114,26 +70,6 @@ def person(release: ProjectRelease, email: str, name: str, role: str = "learner"
     user = UserFactory(email=email, display_name=name)
     MembershipFactory(user=user, cohort=release.cohort, role=role)
     return user
-
-
-def arrive_at(page: Page, path: str | re.Pattern[str]) -> None:
-    """The browser has landed on ``path`` (ignoring any query or fragment); check the page."""
-    pattern = path.pattern if isinstance(path, re.Pattern) else re.escape(path)
-    expect(page).to_have_url(re.compile(rf"^https?://[^/]+{pattern}([?#].*)?$"))
-    page.wait_for_load_state()
-    check_a11y(page)
-
-
-def sign_in(page: Page, user: User) -> None:
-    visit(page, "/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label(re.compile(r"^\s*Password\s*\*?\s*$")).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    arrive_at(page, "/dashboard/")
-
-
-def expect_message(page: Page, text: str) -> None:
-    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
 
 
 def take_next_review(page: Page, learner: User) -> None:
@@ -165,7 +101,7 @@ def review_all_pass(page: Page, learner: User, feedback: str) -> None:
 
 
 def test_peers_review_each_other_and_late_work_escalates(
-    page: Page, another_page: Callable[[str], Page], release: ProjectRelease
+    page: Page, open_page: Callable[[str], Page], release: ProjectRelease
 ) -> None:
     project = release.project
     lina = person(release, "lina@example.com", "Lina Learner")
@@ -177,7 +113,7 @@ def test_peers_review_each_other_and_late_work_escalates(
 
     # Lina submits her project.
     learner = page
-    sign_in(learner, lina)
+    sign_in(learner, lina.email)
     visit(learner, f"/projects/{project.slug}/")
     learner.get_by_role("link", name="Submit your work").click()
     arrive_at(learner, f"/projects/{project.slug}/submit/")
@@ -192,8 +128,8 @@ def test_peers_review_each_other_and_late_work_escalates(
     expect(learner.locator("#attempt-status")).to_contain_text("Peer reviews: 0 of 2 in.")
 
     # Ben asks for the next review and gets Lina's work; he passes every task.
-    classmate = another_page("Ben")
-    sign_in(classmate, ben)
+    classmate = open_page("Ben")
+    sign_in(classmate, ben.email)
     take_next_review(classmate, lina)
     review_all_pass(classmate, lina, BEN_FEEDBACK)
 
@@ -256,8 +192,8 @@ def test_peers_review_each_other_and_late_work_escalates(
     assert Attempt.objects.get(learner=lina).score == 200
 
     # Sam finds Cy's work in his queue, escalated: it is still one peer review short.
-    mentor = another_page("Sam")
-    sign_in(mentor, sam)
+    mentor = open_page("Sam")
+    sign_in(mentor, sam.email)
     visit(mentor, "/review/")
     rows = mentor.locator("tr[data-queue-row]")
     expect(rows).to_have_count(1)  # Lina's was decided by her peers

@@ -13,18 +13,17 @@ reports violations there), and every page either of them lands on passes axe-cor
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
-from pytest_django.live_server_helper import LiveServer
+from playwright.sync_api import Page, expect
 
 from core.models import Attempt, ProjectRelease, User
 from tests.e2e.a11y import check_a11y, visit
+from tests.e2e.journey import arrive_at, expect_message, sign_in
 from tests.factories import (
-    PASSWORD,
     CohortFactory,
     MembershipFactory,
     ProjectFactory,
@@ -35,48 +34,12 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-VIEWPORT = {"width": 1280, "height": 900}  # as in conftest.py
 # The thread polls every 5 s (templates/core/attempt_detail.html); allow three polls.
 THREAD_POLL_TIMEOUT_MS = 15_000
 
 FAILED_TASK_COMMENT = "An empty page raises IndexError: return an empty list instead."
 FEEDBACK = "Nearly there: fix the empty page and add a test for it."
 REPLY = "Thanks Sam! Should the last page also be empty when the table is?"
-
-
-@pytest.fixture
-def mentor_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A second browser context for the mentor, failing on errors like ``page`` does."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
-    page = context.new_page()
-    errors: list[str] = []
-    error_documents: set[str] = set()
-
-    def on_response(response: Response) -> None:
-        if (
-            response.status >= 400
-            and response.request.is_navigation_request()
-            and response.frame == page.main_frame
-        ):
-            error_documents.add(response.url)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        if (
-            message.text.startswith("Failed to load resource")
-            and message.location.get("url") in error_documents
-        ):
-            return
-        errors.append(f"console error at {page.url} (mentor): {message.text}")
-
-    page.on("response", on_response)
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(f"page error at {page.url}: {error}"))
-    yield page
-    context.close()
-    if errors:
-        pytest.fail("The mentor's browser reported errors:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture
@@ -109,26 +72,6 @@ def sam(release: ProjectRelease) -> User:
     return user
 
 
-def arrive_at(page: Page, path: str | re.Pattern[str]) -> None:
-    """The browser has landed on ``path`` (ignoring any query or fragment); check the page."""
-    pattern = path.pattern if isinstance(path, re.Pattern) else re.escape(path)
-    expect(page).to_have_url(re.compile(rf"^https?://[^/]+{pattern}([?#].*)?$"))
-    page.wait_for_load_state()
-    check_a11y(page)
-
-
-def sign_in(page: Page, user: User) -> None:
-    visit(page, "/accounts/login/")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label(re.compile(r"^\s*Password\s*\*?\s*$")).fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    arrive_at(page, "/dashboard/")
-
-
-def expect_message(page: Page, text: str) -> None:
-    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
-
-
 def claim_from_queue(page: Page, learner: User, iteration: int) -> None:
     """Open the queue, find the learner's iteration and claim it; the review page opens."""
     visit(page, "/review/")
@@ -158,12 +101,12 @@ def submit_review(page: Page, decision: str, learner: User) -> None:
 
 
 def test_a_learner_and_a_mentor_go_round_the_review_loop(
-    page: Page, mentor_page: Page, release: ProjectRelease, lina: User, sam: User
+    page: Page, open_page: Callable[[str], Page], release: ProjectRelease, lina: User, sam: User
 ) -> None:
     project = release.project
-    learner, mentor = page, mentor_page
-    sign_in(learner, lina)
-    sign_in(mentor, sam)
+    learner, mentor = page, open_page("mentor")
+    sign_in(learner, lina.email)
+    sign_in(mentor, sam.email)
 
     # Lina opens her project and submits her work: repository, tasks done, notes.
     visit(learner, f"/projects/{project.slug}/")
