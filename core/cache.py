@@ -131,9 +131,17 @@ def bump_cohorts(cohort_ids: Iterable[int | None]) -> None:
             bump_version(cohort_version_name(cohort_id))
 
 
+# Longer keys (a learner in many cohorts) are shortened to a digest of the whole key:
+# memcached refuses keys over 250 characters, and Django warns about them everywhere.
+MAX_KEY_CHARS = 200
+
+
 def versioned_key(prefix: str, *parts: object) -> str:
     """``dash1:<prefix>:<part>:<part>…``; pass the versions the value depends on as parts."""
-    return ":".join([SCHEMA, prefix, *(str(part) for part in parts)])
+    key = ":".join([SCHEMA, prefix, *(str(part) for part in parts)])
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    return f"{SCHEMA}:{prefix}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def safe_get_many(keys: Iterable[str]) -> dict[str, Any]:

@@ -79,6 +79,15 @@ def test_versioned_keys_name_their_parts() -> None:
     assert versioned.versioned_key("matrix", 7, 42) == "dash1:matrix:7:42"
 
 
+def test_a_long_key_becomes_a_digest_of_all_its_parts() -> None:
+    many = [f"{cohort}.{1795970778814091 + cohort}" for cohort in range(20)]
+    key = versioned.versioned_key("learner", 3886, *many)
+    assert key.startswith("dash1:learner:sha256:") and len(key) <= 250
+    assert versioned.versioned_key("learner", 3886, *many) == key
+    changed = [*many[:-1], "19.1"]  # one cohort's version moved
+    assert versioned.versioned_key("learner", 3886, *changed) != key
+
+
 def test_safe_get_and_set(db: None) -> None:
     versioned.safe_set("dash1:test", {"a": 1})
     assert versioned.safe_get("dash1:test") == {"a": 1}
