@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.models import Cohort, Project, Review, Task, User
+from core.models import MAX_ID, Cohort, Project, Review, Task, User
 from core.models.submissions import validate_repository_url
 from core.services.reviews import VerdictInput
 from core.uploads import (
@@ -442,7 +442,7 @@ class TaskChoiceField(forms.ModelMultipleChoiceField):
         # column range crashes (OverflowError on SQLite, a DataError on PostgreSQL).
         for pk in value:
             try:
-                out_of_range = not -(2**63) <= int(str(pk)) < 2**63
+                out_of_range = not -MAX_ID - 1 <= int(str(pk)) <= MAX_ID
             except ValueError:
                 continue  # not a number: Django refuses it as an invalid value
             if out_of_range:

@@ -19,7 +19,7 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from core.models import Project, Task
+from core.models import MAX_ID, Project, Task
 
 
 @cache
@@ -58,10 +58,6 @@ def describe_zone(tz: zoneinfo.ZoneInfo | None) -> str:
     now = timezone.localtime(timezone.now(), tz)
     offset = now.strftime("%z")
     return f"In {tz.key} time ({now.tzname()}, UTC{offset[:3]}:{offset[3:]}), the cohort's zone."
-
-
-# The largest id a 64-bit primary key column holds (19 digits).
-MAX_ID = 2**63 - 1
 
 
 def pk_or_none(value: str | None) -> int | None:

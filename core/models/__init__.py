@@ -19,7 +19,12 @@ from core.models.submissions import (
     Verdict,
 )
 
+# The largest id a 64-bit primary key (BigAutoField) holds: a posted id beyond it is
+# refused before it reaches a query, which it would crash.
+MAX_ID = 2**63 - 1
+
 __all__ = [
+    "MAX_ID",
     "Attachment",
     "Attempt",
     "AuditEvent",
