@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
@@ -14,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from core.cache import fragment_key, safe_get, safe_set
+from core.cache import cached_fragment, entry_timeout, fragment_key, fresh_until
 from core.models import Cohort, Membership
 from core.services.dashboards import (
     MATRIX_LEGEND,
@@ -43,22 +44,26 @@ def _table_html(snapshot: CohortSnapshot, module: str, sort: str) -> str:
     """The matrix table, rendered once per cohort version, module and sort, then cached.
 
     The table holds nothing personal (every mentor of the cohort sees the same cells) and its
-    key carries the cohort's version, so a review decision shows on the next request. It is
-    stored zlib-compressed: 1.7 MB of markup at 300 × 60 is about 100 kB in the cache.
+    key carries the cohort's version, so a review decision shows on the next request; it is
+    kept until the snapshot's next deadline or opening. It is stored zlib-compressed: 1.7 MB
+    of markup at 300 × 60 is about 100 kB in the cache.
     """
-    key = None
     # The snapshot's own version, not the current one: a bump between the two reads must
     # not file this (older) table under the new version.
+    key = None
     if snapshot.version is not None:
         key = fragment_key("matrix", snapshot.cohort_id, snapshot.version, sort, module or "-")
-        cached = safe_get(key)
-        if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == snapshot.valid_until:
-            return zlib.decompress(cached[1]).decode()
-    table = matrix_table(snapshot, module_slug=module, sort=sort)
-    html = render_to_string(TABLE_TEMPLATE, {"table": table})
-    if key:
-        safe_set(key, (snapshot.valid_until, zlib.compress(html.encode(), 1)))
-    return html
+    now = timezone.now()
+    rendered: list[str] = []  # a table built by this request is used as it is
+
+    def build() -> tuple[bytes, datetime]:
+        table = matrix_table(snapshot, module_slug=module, sort=sort)
+        rendered.append(render_to_string(TABLE_TEMPLATE, {"table": table}))
+        until = fresh_until(snapshot.valid_until, now, entry_timeout())
+        return zlib.compress(rendered[0].encode(), 1), until
+
+    compressed = cached_fragment(key, now, build)
+    return rendered[0] if rendered else zlib.decompress(compressed).decode()
 
 
 @require_safe
