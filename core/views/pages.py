@@ -19,7 +19,7 @@ from django.views.decorators.http import require_safe
 from core.cache import FRAGMENT_MAX_SECONDS, cached_html, fragment_key, fresh_until
 from core.models import Cohort, Extension, Membership, ProjectRelease, User
 from core.services.dashboards import LearnerHome, MentorHome, learner_home, mentor_home
-from core.services.dashboards.common import cohort_versions
+from core.services.dashboards.common import cohort_version_parts
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
 HOME_STAFF_COHORTS = 12
@@ -59,12 +59,6 @@ def _open_releases(user: User, memberships: list[Membership]) -> dict[int, list[
     return by_cohort
 
 
-def _version_parts(cohorts: list[Cohort]) -> list[str] | None:
-    """``<cohort id>.<version>`` for each cohort, for a fragment key; None if the cache is down."""
-    versions = cohort_versions(sorted(cohort.pk for cohort in cohorts))
-    return None if versions is None else [f"{pk}.{version}" for pk, version in versions.items()]
-
-
 def _home_section(
     request: HttpRequest,
     role: str,
@@ -81,7 +75,7 @@ def _home_section(
     less when a deadline, an opening or a peer SLA comes sooner.
     """
     user = request.user
-    parts = _version_parts(cohorts)
+    parts = cohort_version_parts(cohort.pk for cohort in cohorts)
     key = None if parts is None else fragment_key(f"home-{role}", user.pk, *parts)
 
     def build() -> tuple[str, datetime]:

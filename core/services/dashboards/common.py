@@ -127,6 +127,13 @@ def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
     return {cohort_id: versions[cohort_version_name(cohort_id)] for cohort_id in cohort_ids}
 
 
+def cohort_version_parts(cohort_ids: Iterable[int]) -> list[str] | None:
+    """``<cohort id>.<version>`` for each cohort, in id order: the parts of a key that
+    depends on all of them (one user's cohorts); None if the cache is down."""
+    versions = cohort_versions(sorted(cohort_ids))
+    return None if versions is None else [f"{pk}.{version}" for pk, version in versions.items()]
+
+
 def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str] | None:
     """Each cohort's key for ``prefix`` under its current version; None if the cache is down."""
     versions = cohort_versions(cohort_ids)

@@ -15,8 +15,6 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.cache import (
-    cache_versions,
-    cohort_version_name,
     safe_get_many,
     safe_set_many,
     versioned_key,
@@ -34,6 +32,7 @@ from core.services.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
     Counted,
+    cohort_version_parts,
     counted_score,
     is_fresh,
     join_titles,
@@ -319,11 +318,9 @@ def _build_learner_data(user: User, cohorts: list[Cohort], now: datetime) -> Lea
 def learner_data(user: User, cohorts: list[Cohort], now: datetime | None = None) -> LearnerData:
     """The learner's read model, cached per user under their cohorts' versions."""
     now = now or timezone.now()
-    ids = sorted(cohort.pk for cohort in cohorts)
-    versions = cache_versions(cohort_version_name(cohort_id) for cohort_id in ids)
+    parts = cohort_version_parts(cohort.pk for cohort in cohorts)
     key = None
-    if versions is not None:
-        parts = [f"{cohort_id}.{versions[cohort_version_name(cohort_id)]}" for cohort_id in ids]
+    if parts is not None:
         shape = shape_of(LearnerData, LearnerCohort, LearnerRelease, ModuleProgress, FeedbackItem)
         key = versioned_key(f"learner-{shape}", user.pk, *parts)
         cached = safe_get_many([key]).get(key)
