@@ -85,7 +85,7 @@ def render_markdown(source: str | None) -> SafeString:
 
 
 def plain_excerpt(source: str | None, limit: int) -> str:
-    """``source`` as plain text of at most ``limit`` characters, for notifications and
-    emails: the Markdown rendered and its tags dropped, so `**this**` reads "this"."""
-    text = unescape(strip_tags(_render(source or "")))
+    """``source`` as plain text of at most ``limit`` characters, for notifications, emails
+    and previews: the Markdown rendered and its tags dropped, so `**this**` reads "this"."""
+    text = unescape(strip_tags(render_markdown(source)))
     return Truncator(" ".join(text.split())).chars(limit)

@@ -10,7 +10,7 @@ from django.templatetags.tz import do_timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.markdown import render_markdown
+from core.markdown import plain_excerpt, render_markdown
 from core.timefmt import time_left
 
 register = template.Library()
@@ -20,6 +20,12 @@ register = template.Library()
 def markdown_filter(source: str | None) -> SafeString:
     """Sanitized HTML from Markdown (cached by a hash of the source)."""
     return render_markdown(source)
+
+
+@register.filter(name="plain_excerpt")
+def plain_excerpt_filter(source: str | None, limit: int) -> str:
+    """Markdown as plain text cut to ``limit`` characters (escaped like any text)."""
+    return plain_excerpt(source, limit)
 
 
 @register.simple_tag

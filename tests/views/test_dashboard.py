@@ -8,6 +8,7 @@ keep a card per cohort; staff see every cohort.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -250,6 +251,20 @@ def test_it_explains_the_empty_chart(learner_client: Client) -> None:
     body = learner_client.get(URL).content.decode()
     assert "score-chart" not in body
     assert "No scored project yet." in body
+
+
+def test_feedback_is_quoted_as_escaped_plain_text_cut_to_180_characters(
+    learner_client: Client, learner: User, release: ProjectRelease
+) -> None:
+    long = "Check `a < b & c` first.\n\n<script>alert(1)</script>\n\n" + "word " * 100
+    scored(learner, release, "90.00", feedback=long)
+    body = learner_client.get(URL).content.decode()
+    excerpt = re.search(r'<p class="small mb-0 dash-feedback-text">([^<]*)</p>', body)
+    assert excerpt is not None
+    text = html.unescape(excerpt.group(1))
+    assert text.startswith("Check a < b & c first. word word")
+    assert "alert" not in text
+    assert len(text) == 180 and text.endswith("…")
 
 
 def test_it_shows_the_latest_three_decisions_as_feedback(
