@@ -32,6 +32,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
 logger = logging.getLogger(__name__)
@@ -232,3 +234,14 @@ def cached_html(
 ) -> SafeString:
     """``cached_fragment`` for one piece of our own rendered HTML."""
     return mark_safe(cached_fragment(key, now, build))
+
+
+# A fragment with forms is cached with this in place of the CSRF token, and each request
+# puts its own token in (a token belongs to one browser, not to the user). Our templates
+# escape "<" in everything they show, so the marker can only come from the template.
+CSRF_PLACEHOLDER = mark_safe("<csrf-token>")
+
+
+def with_csrf_token(html: str, request: HttpRequest) -> SafeString:
+    """``html`` rendered with CSRF_PLACEHOLDER, with this request's token in its place."""
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))

@@ -204,6 +204,17 @@ def bump_cohort_after_review(sender: type, instance: Review, **kwargs: Any) -> N
     )
 
 
+@receiver(post_save, sender=ReviewClaim)
+def bump_cohort_after_claim(sender: type, instance: ReviewClaim, **kwargs: Any) -> None:
+    """A claim taken, extended or released changes who the review queue says has the work."""
+    iteration_id = instance.iteration_id
+    _bump_after_commit(
+        lambda: Iteration.objects.filter(pk=iteration_id).values_list(
+            "attempt__release__cohort_id", flat=True
+        )
+    )
+
+
 @receiver(post_save, sender=ProjectRelease)
 @receiver(post_delete, sender=ProjectRelease)
 def bump_cohort_after_release_change(sender: type, instance: ProjectRelease, **kwargs: Any) -> None:

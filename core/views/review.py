@@ -14,16 +14,39 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Min, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.cache import (
+    CSRF_PLACEHOLDER,
+    FRAGMENT_MAX_SECONDS,
+    cached_fragment,
+    entry_timeout,
+    fragment_key,
+    fresh_until,
+    versioned_key,
+    with_csrf_token,
+)
 from core.forms import QueueFilterForm, ReviewForm
-from core.models import Cohort, Iteration, Membership, Project, Review, ReviewClaim, Verdict
+from core.models import (
+    Cohort,
+    Iteration,
+    Membership,
+    Project,
+    ProjectRelease,
+    Review,
+    ReviewClaim,
+    Verdict,
+)
 from core.ratelimit import ratelimit
+from core.services.dashboards import queue_stats
+from core.services.dashboards.common import cohort_version_parts
 from core.services.peer import is_escalated
 from core.services.reviews import (
     ReviewFlowError,
@@ -56,11 +79,31 @@ class QueueFilters:
     form: QueueFilterForm
     cohorts: list[Cohort]
     chosen: dict[str, str]
+    # ``<cohort id>.<version>`` of each cohort, for cache keys; None if the cache is down.
+    versions: list[str] | None
 
     @property
     def query(self) -> str:
         """The chosen filters as a query string, for links that must keep them."""
         return urlencode(self.chosen)
+
+
+def _released_projects(
+    cohorts: list[Cohort], versions: list[str] | None, now: datetime
+) -> list[Project]:
+    """The projects open in ``cohorts``, by title; cached until the cohorts change or the
+    next release opens."""
+    key = None if versions is None else versioned_key("queue-projects", *versions)
+
+    def build() -> tuple[list[Project], datetime]:
+        releases = ProjectRelease.objects.filter(cohort__in=cohorts).select_related("project")
+        releases = releases.only("opens_at", "project__slug", "project__title")
+        opened = {r.project_id: r.project for r in releases if r.opens_at <= now}
+        opening = [r.opens_at for r in releases if r.opens_at > now]
+        projects = sorted(opened.values(), key=lambda project: (project.title, project.pk))
+        return projects, fresh_until(min(opening, default=None), now, entry_timeout())
+
+    return cached_fragment(key, now, build)
 
 
 def _queue_filters(request: HttpRequest, params: QueryDict) -> QueueFilters:
@@ -72,16 +115,10 @@ def _queue_filters(request: HttpRequest, params: QueryDict) -> QueueFilters:
     cohort_list = list(cohorts)
     if not cohort_list and not user.is_staff:
         raise Http404("Only mentors have a review queue.")
-    projects = (
-        Project.objects.filter(
-            releases__cohort__in=cohort_list, releases__opens_at__lte=timezone.now()
-        )
-        .distinct()
-        .order_by("title")
-        .only("slug", "title")
-    )
+    versions = cohort_version_parts(cohort.pk for cohort in cohort_list)
+    projects = _released_projects(cohort_list, versions, timezone.now())
     form = QueueFilterForm(params, cohorts=cohort_list, projects=projects)
-    return QueueFilters(form=form, cohorts=cohort_list, chosen=form.filters())
+    return QueueFilters(form=form, cohorts=cohort_list, chosen=form.filters(), versions=versions)
 
 
 def _filtered_queue(user: User, filters: QueueFilters) -> QuerySet[Iteration]:
@@ -95,11 +132,10 @@ def _filtered_queue(user: User, filters: QueueFilters) -> QuerySet[Iteration]:
     return queue
 
 
-def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, object]:
-    """Everything the queue page and its table fragment show, oldest iteration first."""
-    user = request.user
-    now = timezone.now()
-    filters = _queue_filters(request, params)
+def _queue_context(
+    user: User, filters: QueueFilters, params: QueryDict, now: datetime
+) -> dict[str, object]:
+    """Everything the queue table shows, oldest iteration first, and until when it is right."""
     queue = _filtered_queue(user, filters)
     summary = queue.aggregate(total=Count("pk"), oldest=Min("submitted_at"))
     live_claims = ReviewClaim.objects.live(now).select_related("reviewer")
@@ -117,18 +153,65 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, object]
     page = paginator.get_page(params.get("page"))
     for iteration in page:  # past the peer SLA: the row says "Escalated"
         iteration.escalated = is_escalated(iteration, now)  # type: ignore[attr-defined]
+    held = list(
+        ReviewClaim.objects.filter(reviewer=user).live(now).values_list("expires_at", flat=True)
+    )
+    # The table changes by itself when a claim it shows (or one of the user's) expires,
+    # or when peer work escalates into the queue.
+    changes = [claim.expires_at for iteration in page for claim in iteration.live_claims]
+    changes += held
+    changes += [
+        stats.valid_until
+        for stats in queue_stats([cohort.pk for cohort in filters.cohorts], now).values()
+        if stats.valid_until is not None
+    ]
     return {
-        "filter_form": filters.form,
+        "user": user,
         "filters": filters.chosen,
         "filter_query": filters.query,
         "show_cohort": len(filters.cohorts) > 1,
         "page_obj": page,
         "summary": summary,
-        "held_count": ReviewClaim.objects.filter(reviewer=user).live(now).count(),
+        "held_count": len(held),
         "max_claims": settings.MAX_CLAIMS,
         "claim_minutes": settings.CLAIM_MINUTES,
         "now": now,
+        "valid_until": min(changes, default=None),
     }
+
+
+def _page_number(params: QueryDict) -> int:
+    """The page asked for, as the paginator reads it (anything else is the first page)."""
+    try:
+        return max(int(params.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _queue_table(request: HttpRequest, filters: QueueFilters) -> SafeString:
+    """The queue table, rendered at most once a minute per mentor, filters and page.
+
+    The key holds the versions of the cohorts the table lists: a submission, a claim
+    taken, extended or released, a review or a decision bumps them, so the next request
+    shows it. Only the clock's words ("2 hours", "12 min left") may be a minute old, and
+    less when a claim expires or peer work escalates sooner. The CSRF token is never
+    cached: each request puts its own in.
+    """
+    user = request.user
+    now = timezone.now()
+    key = None
+    if filters.versions is not None:
+        page = _page_number(request.GET)
+        key = fragment_key("queue", user.pk, filters.query, page, *filters.versions)
+
+    def build() -> tuple[str, datetime]:
+        context = _queue_context(user, filters, request.GET, now)
+        html = render_to_string(
+            f"{QUEUE_TEMPLATE}#queue-table", {**context, "csrf_token": CSRF_PLACEHOLDER}
+        )
+        return html, fresh_until(context["valid_until"], now, FRAGMENT_MAX_SECONDS)
+
+    return with_csrf_token(cached_fragment(key, now, build), request)
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -154,7 +237,8 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 def _queue_fragment(request: HttpRequest) -> HttpResponse:
     """The refreshed queue table with this request's messages shown inside it (HTMX)."""
-    context = _queue_context(request, request.POST)
+    filters = _queue_filters(request, request.POST)
+    context = _queue_context(request.user, filters, request.POST, timezone.now())
     context["inline_messages"] = True
     return render(request, f"{QUEUE_TEMPLATE}#queue-table", context)
 
@@ -173,9 +257,11 @@ def _get_iteration_for_user(request: HttpRequest, pk: int) -> Iteration:
 @vary_on_headers("HX-Request")
 def review_queue(request: HttpRequest) -> HttpResponse:
     """Waiting iterations of the mentor's cohorts, oldest first, with who is reviewing what."""
-    context = _queue_context(request, request.GET)
-    template = f"{QUEUE_TEMPLATE}#queue-table" if _wants_fragment(request) else QUEUE_TEMPLATE
-    return render(request, template, context)
+    filters = _queue_filters(request, request.GET)
+    table = _queue_table(request, filters)
+    if _wants_fragment(request):
+        return HttpResponse(table)
+    return render(request, QUEUE_TEMPLATE, {"filter_form": filters.form, "queue_table": table})
 
 
 @require_POST

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -141,6 +142,24 @@ def test_it_offers_only_the_mentors_cohorts_and_their_projects(
     assert "Hidden Project" not in body
 
 
+def test_a_project_joins_the_filter_when_its_release_opens(
+    mentor_client: Client, cohort: Cohort, release: ProjectRelease
+) -> None:
+    opens_at = timezone.now() + timedelta(seconds=20)  # sooner than any cache entry ends
+    ProjectReleaseFactory(
+        cohort=cohort,
+        project=ProjectFactory(title="Caching Later", slug="caching-later"),
+        opens_at=opens_at,
+        first_deadline=opens_at + timedelta(days=7),
+        second_deadline=opens_at + timedelta(days=14),
+    )
+    assert "Caching Later" not in mentor_client.get(URL).content.decode()
+    # No write when a release opens: the cached project list ends at that moment.
+    with time_machine.travel(opens_at + timedelta(seconds=1)):
+        body = mentor_client.get(URL).content.decode()
+    assert '<option value="caching-later">Caching Later</option>' in body
+
+
 def test_it_ignores_filters_for_other_cohorts(
     mentor_client: Client, release: ProjectRelease
 ) -> None:
@@ -265,14 +284,19 @@ def test_it_uses_a_constant_number_of_queries(
         taken = submit(release, hours_ago=index + 1.5)
         ReviewClaim.objects.create(iteration=taken, reviewer=other_mentor, expires_at=expires_at)
     claim_take(iteration=submit(release), reviewer=mentor)
-    # 1. session  2. user  3. the mentor's cohorts  4. their projects
+    # 1. session  2. user  3. the mentor's cohorts  4. their releases (the project filter)
     # 5. count and oldest wait (also the paginator's count)  6. the page of iterations
     # with learner, project and cohort  7. their live claims with reviewers
-    # 8. the mentor's live claims  9. the user's memberships (nav)
-    with django_assert_num_queries(9):
-        response = mentor_client.get(URL)
-    assert response.context["summary"]["total"] == 2 * size + 1
-    assert response.content.decode().count("being reviewed by Sam Other") == size
+    # 8. the mentor's live claims  9. when peer work escalates next (queue_stats)
+    # 10. the user's memberships (nav)
+    with django_assert_num_queries(10):
+        body = mentor_client.get(URL).content.decode()
+    assert f'<strong class="queue-count">{2 * size + 1}</strong> waiting' in body
+    assert body.count("being reviewed by Sam Other") == size
+    # Warm: the project filter and the table come from the cache; 1-3 and 10 remain.
+    with django_assert_num_queries(4):
+        again = mentor_client.get(URL).content.decode()
+    assert again.count("being reviewed by Sam Other") == size
 
 
 def test_mentors_and_staff_find_the_queue_in_the_nav(
