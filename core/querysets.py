@@ -120,9 +120,9 @@ class IterationQuerySet(models.QuerySet):
         """Iterations ``user`` may review as a mentor: their cohorts', never their own.
 
         ``cohort_ids``, when the caller has already read the user's mentored cohorts,
-        saves the subquery: with the ids as literals PostgreSQL estimates the join
-        well and walks the few waiting iterations in order instead of every attempt
-        of those cohorts (75 ms → 2 ms on the large data set).
+        saves the subquery: with the ids as literals PostgreSQL reads the waiting work
+        of those cohorts from one index (``iteration_waiting_cohort``) instead of
+        joining every attempt of theirs.
         """
         if not user.is_authenticated:
             return self.none()
@@ -133,7 +133,7 @@ class IterationQuerySet(models.QuerySet):
         cohorts = cohort_ids
         if cohorts is None:
             cohorts = Membership.objects.filter(user=user, role="mentor").values("cohort_id")
-        return self.filter(attempt__release__cohort_id__in=cohorts).exclude(attempt__learner=user)
+        return self.filter(cohort_id__in=cohorts).exclude(attempt__learner=user)
 
 
 class ReviewClaimQuerySet(models.QuerySet):

@@ -175,6 +175,10 @@ def _cohort_of_release(release_id: int) -> list[int]:
     return list(ProjectRelease.objects.filter(pk=release_id).values_list("cohort_id", flat=True))
 
 
+def _cohort_of_iteration(iteration_id: int) -> list[int]:
+    return list(Iteration.objects.filter(pk=iteration_id).values_list("cohort_id", flat=True))
+
+
 @receiver(post_save, sender=Attempt)
 def bump_cohort_after_attempt_change(sender: type, instance: Attempt, **kwargs: Any) -> None:
     """A decision, a status change or a new attempt; scores are recomputed in the same commit."""
@@ -185,10 +189,8 @@ def bump_cohort_after_attempt_change(sender: type, instance: Attempt, **kwargs: 
 @receiver(post_save, sender=Iteration)
 def bump_cohort_after_iteration_change(sender: type, instance: Iteration, **kwargs: Any) -> None:
     """A submission enters (or leaves) the review queue."""
-    attempt_id = instance.attempt_id
-    _bump_after_commit(
-        lambda: Attempt.objects.filter(pk=attempt_id).values_list("release__cohort_id", flat=True)
-    )
+    cohort_id = instance.cohort_id
+    _bump_after_commit(lambda: [cohort_id])
 
 
 @receiver(post_save, sender=Review)
@@ -197,22 +199,37 @@ def bump_cohort_after_review(sender: type, instance: Review, **kwargs: Any) -> N
     if instance.submitted_at is None:
         return
     iteration_id = instance.iteration_id
-    _bump_after_commit(
-        lambda: Iteration.objects.filter(pk=iteration_id).values_list(
-            "attempt__release__cohort_id", flat=True
-        )
-    )
+    _bump_after_commit(lambda: _cohort_of_iteration(iteration_id))
 
 
 @receiver(post_save, sender=ReviewClaim)
 def bump_cohort_after_claim(sender: type, instance: ReviewClaim, **kwargs: Any) -> None:
     """A claim taken, extended or released changes who the review queue says has the work."""
     iteration_id = instance.iteration_id
-    _bump_after_commit(
-        lambda: Iteration.objects.filter(pk=iteration_id).values_list(
-            "attempt__release__cohort_id", flat=True
-        )
-    )
+    _bump_after_commit(lambda: _cohort_of_iteration(iteration_id))
+
+
+@receiver(pre_save, sender=ProjectRelease)
+def note_release_cohort(sender: type, instance: ProjectRelease, **kwargs: Any) -> None:
+    """Remember which cohort a saved release had, for the receiver below."""
+    saved = None
+    if instance.pk is not None:
+        rows = ProjectRelease.objects.filter(pk=instance.pk).values_list("cohort_id", flat=True)
+        saved = rows.first()
+    instance._saved_cohort_id = saved  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=ProjectRelease)
+def move_iterations_with_their_release(
+    sender: type, instance: ProjectRelease, **kwargs: Any
+) -> None:
+    """A release moved to another cohort (in the admin) takes its iterations' cohort along,
+    and leaves the cohort it left to be read afresh (the one it joined is bumped below)."""
+    before = getattr(instance, "_saved_cohort_id", None)
+    if before is None or before == instance.cohort_id:
+        return
+    Iteration.objects.filter(attempt__release=instance).update(cohort_id=instance.cohort_id)
+    _bump_after_commit(lambda: [before])
 
 
 @receiver(post_save, sender=ProjectRelease)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -32,7 +33,9 @@ pytestmark = [
 
 
 def plans(client: Client, url: str, table: str) -> list[tuple[str, str]]:
-    """(query, plan) for every query the page sends that reads ``table``."""
+    """(query, plan) for every query the page sends that reads ``table`` (cache emptied first,
+    so every query of the page runs)."""
+    cache.clear()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, url
@@ -74,6 +77,10 @@ def test_the_queue_and_the_matrix_use_indexes() -> None:
     # The same queue narrowed to one cohort, as the filter form sends it.
     narrowed = f"{reverse('review_queue')}?cohort={BENCH_COHORT_SLUG}"
     assert_no_seq_scan(plans(mentor, narrowed, "core_iteration"), "core_iteration")
+    # Nor every attempt of the mentor's cohorts: each iteration carries its cohort, and
+    # the queue reads its cohorts' waiting work from one index (iteration_waiting_cohort).
+    hint = "Filter the queue by the iteration's own cohort_id, not the attempt's release's."
+    assert_no_seq_scan(plans(mentor, reverse("review_queue"), "core_attempt"), "core_attempt", hint)
 
     # The cohort matrix: every attempt of the cohort's opened releases.
     try:

@@ -11,7 +11,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from core.demo.large import BENCH_COHORT_SLUG, PROGRAM_SLUG
@@ -81,6 +81,8 @@ def test_it_creates_the_benchmark_data_set() -> None:
     # Exactly the iterations asked for, with reviews and scores.
     iterations = Iteration.objects.filter(attempt__in=bench_attempts())
     assert iterations.count() == 200
+    # Each carries its attempt's cohort, as Iteration.save() would have set it.
+    assert not iterations.exclude(cohort_id=F("attempt__release__cohort_id")).exists()
     # A reviewed iteration has one decided mentor review with a verdict for every task;
     # a waiting one has none.
     reviews = Review.objects.filter(iteration__in=iterations)

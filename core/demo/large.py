@@ -638,6 +638,7 @@ class _Seeder:
             iteration = {
                 "id": ids[Iteration].take(),
                 "attempt_id": attempt["id"],
+                "cohort_id": release.cohort_id,
                 "number": number,
                 "repo_url": repo_url,
                 "commit_sha": f"{rng.getrandbits(160):040x}",

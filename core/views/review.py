@@ -126,7 +126,7 @@ def _filtered_queue(user: User, filters: QueueFilters) -> QuerySet[Iteration]:
     cohort_ids = [cohort.pk for cohort in filters.cohorts]
     queue = Iteration.objects.reviewable_by(user, cohort_ids).waiting().for_mentor_queue()
     if "cohort" in filters.chosen:
-        queue = queue.filter(attempt__release__cohort__slug=filters.chosen["cohort"])
+        queue = queue.filter(cohort__slug=filters.chosen["cohort"])
     if "project" in filters.chosen:
         queue = queue.filter(attempt__release__project__slug=filters.chosen["project"])
     return queue

@@ -160,6 +160,26 @@ def test_a_project_joins_the_filter_when_its_release_opens(
     assert '<option value="caching-later">Caching Later</option>' in body
 
 
+def test_work_follows_its_release_to_another_cohort(
+    mentor_client: Client,
+    release: ProjectRelease,
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    iteration = submit(release, name="Moved Learner")
+    assert iteration.cohort_id == release.cohort_id  # copied from the attempt on save
+    assert "Moved Learner" in mentor_client.get(URL).content.decode()
+    elsewhere = CohortFactory(name="Cohort 8", slug="cohort-8")
+    other_mentor = UserFactory()
+    MembershipFactory(user=other_mentor, cohort=elsewhere, role="mentor")
+    release.cohort = elsewhere  # corrected in the admin
+    with django_capture_on_commit_callbacks(execute=True):
+        release.save()
+    iteration.refresh_from_db()
+    assert iteration.cohort_id == elsewhere.pk
+    assert "Moved Learner" not in mentor_client.get(URL).content.decode()
+    assert "Moved Learner" in client_for(other_mentor).get(URL).content.decode()
+
+
 def test_it_ignores_filters_for_other_cohorts(
     mentor_client: Client, release: ProjectRelease
 ) -> None:

@@ -487,8 +487,8 @@ def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[
         in_queue = mentor_queue_q(now)
         rows = (
             Iteration.objects.waiting()
-            .filter(attempt__release__cohort_id__in=missing)
-            .values("attempt__release__cohort_id")
+            .filter(cohort_id__in=missing)
+            .values("cohort_id")
             .annotate(
                 waiting=Count("pk", filter=in_queue),
                 oldest=Min("submitted_at", filter=in_queue),
@@ -498,9 +498,7 @@ def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[
             .order_by()
         )
         for row in rows:
-            built[row["attempt__release__cohort_id"]] = QueueStats(
-                row["waiting"], row["oldest"], row["escalates"]
-            )
+            built[row["cohort_id"]] = QueueStats(row["waiting"], row["oldest"], row["escalates"])
         stats.update(built)
         if keys:
             safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
