@@ -57,8 +57,9 @@ def recompute_after_deadline_change(
 
 
 @receiver(post_save, sender=Extension)
+@receiver(post_delete, sender=Extension)
 def recompute_after_extension(sender: type, instance: Extension, **kwargs: Any) -> None:
-    """A new extension recomputes that learner's score on the release."""
+    """A new (or withdrawn) extension recomputes that learner's score on the release."""
     transaction.on_commit(
         lambda: release_recompute_scores(release=instance.release, learner_id=instance.learner_id)
     )
@@ -241,8 +242,10 @@ def bump_cohort_after_release_change(sender: type, instance: ProjectRelease, **k
 
 
 @receiver(post_save, sender=Extension)
+@receiver(post_delete, sender=Extension)
 def bump_cohort_after_extension(sender: type, instance: Extension, **kwargs: Any) -> None:
-    """New deadlines for one learner (their score is recomputed first, in an earlier callback)."""
+    """New deadlines for one learner, or their old ones back (their score is recomputed
+    first, in an earlier callback)."""
     release_id = instance.release_id
     _bump_after_commit(lambda: _cohort_of_release(release_id))
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core import signals
 from core.audit import audit
+from core.cache import bump_cohorts
 from core.models import Cohort, Extension, Project, ProjectRelease
 from core.services.scoring import release_recompute_scores
 
@@ -126,9 +127,11 @@ def shift_cohort_deadlines(
         extension.full_clean(exclude=["release", "learner", "granted_by"], validate_unique=False)
     Extension.objects.bulk_update(extensions, ["first_deadline", "second_deadline"])
 
-    # bulk_update sends no post_save, so recompute here what moving a deadline changes.
+    # bulk_update sends no post_save, so recompute here what moving a deadline changes,
+    # then invalidate what the cohort's pages cached (core/cache.py).
     for release in releases:
         transaction.on_commit(partial(release_recompute_scores, release=release), robust=True)
+    transaction.on_commit(partial(bump_cohorts, [cohort.pk]), robust=True)
     audit(
         action="deadline_shift",
         obj=cohort,

@@ -140,7 +140,7 @@ def test_it_recomputes_when_an_extension_is_granted(django_capture_on_commit_cal
     assert attempt.score == Decimal("50.00")
 
     with django_capture_on_commit_callbacks(execute=True):
-        ExtensionFactory(
+        extension = ExtensionFactory(
             release=release,
             learner=attempt.learner,
             first_deadline=SECOND + timedelta(days=1),
@@ -148,6 +148,12 @@ def test_it_recomputes_when_an_extension_is_granted(django_capture_on_commit_cal
         )
     attempt.refresh_from_db()
     assert attempt.score == Decimal("100.00")
+
+    # Withdrawn, the cohort's deadlines apply again.
+    with django_capture_on_commit_callbacks(execute=True):
+        extension.delete()
+    attempt.refresh_from_db()
+    assert attempt.score == Decimal("50.00")
 
 
 @pytest.mark.django_db
