@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -17,8 +18,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
 from core.cache import (
-    cache_version,
+    FRAGMENT_MAX_SECONDS,
+    cache_versions,
     cached_fragment,
+    cohort_version_name,
     entry_timeout,
     fragment_key,
     fresh_until,
@@ -28,11 +31,13 @@ from core.models import (
     Attempt,
     Cohort,
     Deadlines,
+    Extension,
     Membership,
     Module,
     Project,
     ProjectRelease,
 )
+from core.services.dashboards.common import next_change
 
 if TYPE_CHECKING:
     from core.models import User
@@ -103,8 +108,8 @@ class ModuleProgress:
 
 
 def _memberships(user: User) -> list[Membership]:
-    # The same rows the nav's lazy ``nav_memberships`` would load: views pass
-    # this list on as ``nav_memberships`` so the page does not load it twice.
+    # Views pass this list on as ``nav_memberships``: the nav needs only each row's role,
+    # so the page then makes no query of its own for it.
     return list(Membership.objects.filter(user=user).select_related("cohort__program"))
 
 
@@ -209,10 +214,67 @@ def curriculum(request: HttpRequest) -> HttpResponse:
     return render(request, "core/curriculum.html", ctx)
 
 
-def _get_project_for_user(request: HttpRequest, slug: str) -> Project:
-    """The project with ``slug`` if the user may see it, else 404."""
-    projects = Project.objects.visible_to(request.user).select_related("module")
-    return get_object_or_404(projects, slug=slug)
+def _page_memberships(user: User) -> list[Membership]:
+    """The user's memberships with their cohorts: who may open what, and the nav's links.
+
+    Unordered by the database: the default order joins the user only to sort by email.
+    """
+    return list(Membership.objects.filter(user=user).select_related("cohort").order_by())
+
+
+def _releases_for_user(
+    user: User, project: Project, memberships: list[Membership], now: datetime
+) -> tuple[list[ProjectRelease], datetime | None]:
+    """``project``'s releases the user may open, with their latest extension applied
+    (``release.deadlines``), newest cohort first; and when that list or their states
+    next change by the clock alone (an opening or a deadline).
+
+    The same rules as ``ProjectRelease.objects.visible_to`` (staff see every cohort's,
+    mentors and reviewers their cohorts' at any time, learners their cohort's once open),
+    checked against the memberships already loaded. One query: the user's extensions
+    come joined, a row each, newest first.
+    """
+    roles = {membership.cohort_id: membership.role for membership in memberships}
+    releases = ProjectRelease.objects.filter(project=project)
+    if not user.is_staff:
+        releases = releases.filter(cohort_id__in=list(roles))
+    rows = (
+        releases.select_related("cohort")
+        .annotate(mine=FilteredRelation("extensions", condition=Q(extensions__learner=user)))
+        .annotate(
+            extension_id=F("mine__id"),
+            extension_first_deadline=F("mine__first_deadline"),
+            extension_second_deadline=F("mine__second_deadline"),
+            extension_reason=F("mine__reason"),
+        )
+        .order_by("-cohort__start_date", "cohort__name", "pk", "-mine__created_at", "-mine__id")
+    )
+    visible: list[ProjectRelease] = []
+    times: list[datetime] = []
+    seen: set[int] = set()
+    for release in rows:
+        if release.pk in seen:  # an older extension of a release already taken
+            continue
+        seen.add(release.pk)
+        latest: list[Extension] = []
+        if release.extension_id is not None:
+            latest = [
+                Extension(
+                    pk=release.extension_id,
+                    release=release,
+                    learner=user,
+                    first_deadline=release.extension_first_deadline,
+                    second_deadline=release.extension_second_deadline,
+                    reason=release.extension_reason,
+                )
+            ]
+        release.learner_extensions = latest
+        deadlines = release.deadlines
+        times += [deadlines.opens_at, deadlines.first_deadline, deadlines.second_deadline]
+        role = roles.get(release.cohort_id)
+        if user.is_staff or role in STAFFING_ROLES or (role == LEARNER and now >= release.opens_at):
+            visible.append(release)
+    return visible, next_change(times, now)
 
 
 def _release_for_user(
@@ -235,10 +297,9 @@ class ProjectBrief:
     task_count: int
 
 
-def _project_brief(request: HttpRequest, project: Project) -> ProjectBrief:
-    """The project's brief, rendered once per project version (bumped when the project,
+def _project_brief(request: HttpRequest, project: Project, version: int | None) -> ProjectBrief:
+    """The project's brief, rendered once per project ``version`` (bumped when the project,
     a task or a resource changes); its tasks and resources are read only then."""
-    version = cache_version(project_version_name(project.pk))
     key = None if version is None else fragment_key("project-brief", project.pk, version)
     now = timezone.now()
 
@@ -255,44 +316,118 @@ def _project_brief(request: HttpRequest, project: Project) -> ProjectBrief:
     return ProjectBrief(mark_safe(body), mark_safe(toc), task_count)
 
 
+@dataclass(frozen=True)
+class ProjectDates:
+    """The part of a project page that depends on the viewer and the clock, rendered."""
+
+    state: str  # of the release shown: "upcoming", "current", "past" or "unscheduled"
+    curriculum_cohort: str  # the cohort the breadcrumb's curriculum link picks ("": default)
+    card: SafeString  # the dates card: opening, deadlines, extension, multipliers
+
+
+def _cohorts_shown(memberships: list[Membership]) -> str:
+    """A digest of what the dates card shows of the user's cohorts and their roles.
+
+    Editing a cohort bumps no version, so what the card shows of it is part of its key.
+    """
+    text = "|".join(
+        sorted(
+            f"{m.cohort_id},{m.role},{m.cohort.slug},{m.cohort.name},"
+            f"{m.cohort.time_zone},{m.cohort.start_date}"
+            for m in memberships
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _project_dates(
+    request: HttpRequest,
+    project: Project,
+    memberships: list[Membership],
+    versions: dict[str, int] | None,
+) -> ProjectDates:
+    """The user's dates for ``project``, rendered at most once a minute; 404 if the user
+    may not open the project.
+
+    Like the home page's sections (``_home_section``): the key holds the user, the
+    project's version and their cohorts' versions, bumped by every change to a
+    release, an extension or a membership, so a change shows on the next request; only
+    the clock's words ("3 hours left") may be a minute old, and less when an opening or
+    a deadline comes sooner. A fragment is only ever stored for a user who may open the
+    project. Staff see every cohort's releases, whose versions are not read here, so
+    their card is rendered on each request.
+    """
+    user = request.user
+    now = timezone.now()
+    key = None
+    if versions is not None and not user.is_staff:
+        parts = [f"{m.cohort_id}.{versions[cohort_version_name(m.cohort_id)]}" for m in memberships]
+        # Any other ?cohort= shows the default dates: one entry, however many are tried.
+        slug = request.GET.get("cohort", "")
+        picked = slug if any(m.cohort.slug == slug for m in memberships) else ""
+        key = fragment_key(
+            "project-dates",
+            user.pk,
+            project.pk,
+            versions[project_version_name(project.pk)],
+            *sorted(parts),
+            _cohorts_shown(memberships),
+            picked,
+        )
+
+    def build() -> tuple[tuple[str, str, str], datetime]:
+        releases, valid_until = _releases_for_user(user, project, memberships, now)
+        if not releases and not user.is_staff:
+            raise Http404("No such project for this user.")
+        roles = {membership.cohort_id: membership.role for membership in memberships}
+        # The learner's own cohort first, then the cohorts they mentor or review.
+        rank = {LEARNER: 0, **dict.fromkeys(STAFFING_ROLES, 1)}
+        releases.sort(key=lambda release: rank.get(roles.get(release.cohort_id, ""), 2))
+        release = _release_for_user(request, releases)
+        role = roles.get(release.cohort_id) if release else None
+        deadlines = release.deadlines if release else None
+        state = deadlines.state(now) if deadlines else "unscheduled"
+        context = {
+            "project": project,
+            "release": release,
+            "cohort": release.cohort if release else None,
+            "release_choices": [
+                CohortChoice(other.cohort, roles.get(other.cohort_id)) for other in releases
+            ],
+            "role": role,
+            "deadlines": deadlines,
+            # Only the user's own extension is ever loaded, so its reason is theirs to see.
+            "extension": deadlines.extension if deadlines and role == LEARNER else None,
+            "state": state,
+            "next_deadline": deadlines.next_deadline(now) if state == "current" else None,
+        }
+        card = render_to_string("core/_project_dates.html", context, request).strip()
+        curriculum_cohort = release.cohort.slug if release and len(releases) > 1 else ""
+        return (state, curriculum_cohort, card), fresh_until(valid_until, now, FRAGMENT_MAX_SECONDS)
+
+    state, curriculum_cohort, card = cached_fragment(key, now, build)
+    return ProjectDates(state, curriculum_cohort, mark_safe(card))
+
+
 @require_safe
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A project's brief, the user's dates for it, and its tasks."""
-    project = _get_project_for_user(request, slug)
-    memberships = _memberships(request.user)
-    roles = {membership.cohort_id: membership.role for membership in memberships}
-    releases = list(
-        ProjectRelease.objects.filter(project=project)
-        .visible_to(request.user)
-        .select_related("cohort")
-        .with_deadlines_for(request.user)
-        .order_by("-cohort__start_date", "cohort__name")
-    )
-    # The learner's own cohort first, then the cohorts they mentor or review.
-    rank = {LEARNER: 0, **dict.fromkeys(STAFFING_ROLES, 1)}
-    releases.sort(key=lambda release: rank.get(roles.get(release.cohort_id, ""), 2))
-    release = _release_for_user(request, releases)
-    now = timezone.now()
-    role = roles.get(release.cohort_id) if release else None
-    deadlines = release.deadlines if release else None
-    state = deadlines.state(now) if deadlines else "unscheduled"
-    brief = _project_brief(request, project)
+    user = request.user
+    project = get_object_or_404(Project.objects.select_related("module"), slug=slug)
+    memberships = _page_memberships(user)
+    if not memberships and not user.is_staff:
+        raise Http404("No such project for this user.")  # no cohort, no release to open
+    names = [cohort_version_name(membership.cohort_id) for membership in memberships]
+    versions = cache_versions([project_version_name(project.pk), *names])
+    dates = _project_dates(request, project, memberships, versions)
+    version = None if versions is None else versions[project_version_name(project.pk)]
+    brief = _project_brief(request, project, version)
     ctx = {
         "project": project,
         "module": project.module,
         "brief": brief,
-        "release": release,
-        "cohort": release.cohort if release else None,
-        "release_choices": [
-            CohortChoice(other.cohort, roles.get(other.cohort_id)) for other in releases
-        ],
-        "role": role,
-        "deadlines": deadlines,
-        # Only the learner's own extension is ever loaded, so its reason is theirs to see.
-        "extension": deadlines.extension if deadlines and role == LEARNER else None,
-        "state": state,
-        "next_deadline": deadlines.next_deadline(now) if state == "current" else None,
+        "dates": dates,
         "show_toc": brief.task_count >= TOC_MIN_TASKS,
         "nav_memberships": memberships,
     }

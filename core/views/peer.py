@@ -73,7 +73,7 @@ class OwedRow:
 
 
 def _memberships(user: User) -> list[Membership]:
-    """The user's memberships, the same rows the nav loads (passed on as ``nav_memberships``)."""
+    """The user's memberships, passed on as ``nav_memberships`` (the nav reads their roles)."""
     return list(Membership.objects.filter(user=user).select_related("cohort"))
 
 
