@@ -6,7 +6,8 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Registers signal receivers once the models are ready."""
+    """Registers signal receivers once the models are ready, and lets allauth's rate limits
+    through while the cache is down (core.ratelimit.FailOpenCache)."""
 
     name = "core"
     verbose_name = "ProDev Hub"
@@ -14,3 +15,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from core import receivers  # noqa: F401
+        from core.ratelimit import allauth_fails_open
+
+        allauth_fails_open()

@@ -140,3 +140,44 @@ def ratelimit(
         return wrapped
 
     return decorator
+
+
+class FailOpenCache:
+    """The cache as allauth's rate limits use it, letting requests through while it is down.
+
+    allauth counts sign-in, sign-up and password-reset attempts in the cache
+    (``allauth.core.internal.ratelimit``) and lets a cache error escape, so a Redis
+    outage would turn every sign-in into a 500. Like ``hit`` above, this logs the error
+    and answers as if nothing had been counted: the lock is granted, the history is
+    empty, writes are dropped.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+
+    def _call(self, action: str, fallback: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._backend, action)(*args, **kwargs)
+        except Exception:
+            logger.warning("allauth rate limit not counted: cache unavailable", exc_info=True)
+            return fallback
+
+    def add(self, *args: Any, **kwargs: Any) -> bool:
+        return self._call("add", True, *args, **kwargs)
+
+    def get(self, key: str, default: Any = None, **kwargs: Any) -> Any:
+        return self._call("get", default, key, default, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        self._call("set", None, *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        self._call("delete", None, *args, **kwargs)
+
+
+def allauth_fails_open() -> None:
+    """Give allauth's rate limits the FailOpenCache (called once, from CoreConfig.ready)."""
+    from allauth.core.internal import ratelimit as allauth_ratelimit
+
+    if not isinstance(allauth_ratelimit.cache, FailOpenCache):
+        allauth_ratelimit.cache = FailOpenCache(allauth_ratelimit.cache)

@@ -130,12 +130,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SQLITE = _database["ENGINE"].endswith("sqlite3")
 SILENCED_SYSTEM_CHECKS = ["models.W040"] if SQLITE else []
 
-# Cache: Django's built-in Redis backend in production, local memory otherwise.
+# Cache: Django's Redis backend in production (reusing one client per connection pool,
+# see core/cache_backend.py), local memory otherwise.
 REDIS_URL = envurl("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache_backend.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": envstr("CACHE_KEY_PREFIX", "prodev"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -144,8 +145,11 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Sessions live in the database so any web process can serve any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database so any web process can serve any request, and are read
+# through the cache (core/sessions.py; a down cache falls back to the database). The
+# cache is Redis whenever DEBUG is off (checked below); the local-memory cache serves
+# only a single development process.
+SESSION_ENGINE = "core.sessions"
 # Signed-in sessions end after this long without a request, and this long after sign-in
 # (core.middleware.SessionLifetimeMiddleware); 0 turns a limit off. Off by default in the
 # test suite, whose tests move the clock days ahead with signed-in clients;

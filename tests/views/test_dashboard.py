@@ -636,18 +636,18 @@ def test_the_learner_home_costs_a_constant_number_of_queries(
 ) -> None:
     grow_learner(learner, cohort, size)
     client = client_for(learner)
-    # Cold cache:
-    # 1. session  2. user  3. memberships with cohort and program (also the nav's)
-    # 4. the learner's releases with their latest extension (two subqueries)
-    # 5. the learner's attempts with the date of the review behind each score
-    # 6. the programs' projects with their module  7. the three latest reviews
-    # 8. peer reviews owed (attempts with the reviews given per project)
-    with django_assert_num_queries(8):
+    # Cold cache (but the session comes from the cache):
+    # 1. user  2. memberships with cohort and program (also the nav's)
+    # 3. the learner's releases with their latest extension (two subqueries)
+    # 4. the learner's attempts with the date of the review behind each score
+    # 5. the programs' projects with their module  6. the three latest reviews
+    # 7. peer reviews owed (attempts with the reviews given per project)
+    with django_assert_num_queries(7):
         response = client.get(URL)
     assert response.content.decode().count('class="open-project"') == 1 + 3 * size
-    # Warm cache: the session, the user and the memberships; the learner's section is one
-    # rendered fragment (a review the learner gives bumps the cohort's version).
-    with django_assert_num_queries(3):
+    # Warm cache: the user and the memberships; the learner's section is one rendered
+    # fragment (a review the learner gives bumps the cohort's version).
+    with django_assert_num_queries(2):
         client.get(URL)
 
 
@@ -660,18 +660,18 @@ def test_the_mentor_home_costs_a_constant_number_of_queries(
 ) -> None:
     grow_mentor(mentor, cohort, size)
     client = client_for(mentor)
-    # Cold cache:
-    # 1. session  2. user  3. memberships with cohort and program (also the nav's)
-    # 4. the cohorts' releases  5. their learners  6. their attempts  7. their extensions
-    # 8. waiting iterations per cohort  9. the mentor's reviews of the last 7 days
-    with django_assert_num_queries(9):
+    # Cold cache (but the session comes from the cache):
+    # 1. user  2. memberships with cohort and program (also the nav's)
+    # 3. the cohorts' releases  4. their learners  5. their attempts  6. their extensions
+    # 7. waiting iterations per cohort  8. the mentor's reviews of the last 7 days
+    with django_assert_num_queries(8):
         response = client.get(URL)
     assert response.content.decode().count('class="dash-at-risk-item"') == (size + 1) * min(
         size * 2, AT_RISK_LISTED
     )
-    # Warm cache: session, user, memberships; the mentor's section is one rendered fragment
+    # Warm cache: user, memberships; the mentor's section is one rendered fragment
     # (their own reviews bump the cohort's version, so its count is never stale).
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         client.get(URL)
 
 
@@ -687,11 +687,11 @@ def test_the_home_of_a_learner_who_mentors_costs_a_constant_number_of_queries(
     MembershipFactory(user=learner, cohort=mentored, role="mentor")
     grow_mentor(learner, mentored, size)
     client = client_for(learner)
-    # Cold: the 3 of every page, 5 for the learner's part, 6 for the mentor's part.
-    with django_assert_num_queries(14):
+    # Cold: the 2 of every page, 5 for the learner's part, 6 for the mentor's part.
+    with django_assert_num_queries(13):
         client.get(URL)
-    # Warm: the 3 of every page; each section is one rendered fragment.
-    with django_assert_num_queries(3):
+    # Warm: the 2 of every page; each section is one rendered fragment.
+    with django_assert_num_queries(2):
         client.get(URL)
 
 
@@ -704,8 +704,9 @@ def test_the_staff_home_costs_a_constant_number_of_queries(
     for index in range(size):
         ProjectReleaseFactory(cohort=CohortFactory(slug=f"extra-{index}"))
     client = client_for(staff)
-    # 1. session  2. user  3. memberships (none)  4. cohorts with their program
-    with django_assert_num_queries(4):
+    # (The session comes from the cache.) 1. user  2. memberships (none)
+    # 3. cohorts with their program
+    with django_assert_num_queries(3):
         response = client.get(URL)
     assert response.content.decode().count("/progress/") == size
 
@@ -721,9 +722,9 @@ def test_the_reviewer_home_costs_a_constant_number_of_queries(
         MembershipFactory(user=reviewer, cohort=other, role="reviewer")
         ProjectReleaseFactory(cohort=other)
     client = client_for(reviewer)
-    # 1. session  2. user  3. memberships  4. open releases with project and module
-    # 5. the user's extensions on them (prefetch)
-    with django_assert_num_queries(5):
+    # (The session comes from the cache.) 1. user  2. memberships  3. open releases with
+    # project and module  4. the user's extensions on them (prefetch)
+    with django_assert_num_queries(4):
         response = client.get(URL)
     assert response.content.decode().count('class="open-project"') == 1 + size
 
