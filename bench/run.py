@@ -565,7 +565,8 @@ def report(
         f" Python {host['python']}, Django {versions['django']};"
         f" load from {versions['generator']}.",
         f"- **Server:** gunicorn, {WORKERS} workers × {THREADS} threads (gthread), production"
-        " settings (DEBUG off, Redis cache, database sessions) behind `X-Forwarded-Proto: https`.",
+        " settings (DEBUG off, Redis cache, sessions read through Redis) behind"
+        " `X-Forwarded-Proto: https`.",
         f"- **Load:** {connections} keep-alive connections, {warmup:g} s warm-up then {seconds:g} s"
         f" per page, loopback. Data: {data['learners']:,} learners, {data['iterations']:,}"
         f" benchmark iterations ({data['seeded']}); the learner and mentor are in"

@@ -405,17 +405,27 @@ def test_a_deadline_passing_refreshes_the_cached_matrix_without_any_write(
 
 
 def test_a_table_rendered_from_an_older_snapshot_never_passes_for_a_newer_one(
-    mentor: User, learner: User, cohort: Cohort, release: ProjectRelease
+    mentor: User,
+    learner: User,
+    cohort: Cohort,
+    release: ProjectRelease,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from core.services.dashboards import cohort_snapshot
-    from core.views.progress import _table_html
+    from core.views import progress
 
-    snapshot = cohort_snapshot(cohort.pk)  # a slow request reads the matrix …
-    AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
-    versioned.bump_cohorts([cohort.pk])  # … a review is decided and committed …
-    _table_html(snapshot, "", "name")  # … and the slow request caches its (old) table.
-    body = client_for(mentor).get(MATRIX).content.decode()
-    assert '<td class="pm-ap">' in body
+    real = progress.cohort_snapshot
+
+    def slow(cohort_id: int, now: object = None) -> object:
+        snapshot = real(cohort_id, now)  # a slow request reads the matrix …
+        AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
+        versioned.bump_cohorts([cohort.pk])  # … a review is decided and committed …
+        return snapshot  # … and the slow request caches its (old) table.
+
+    client = client_for(mentor)
+    monkeypatch.setattr(progress, "cohort_snapshot", slow)
+    assert '<td class="pm-ap">' not in client.get(MATRIX).content.decode()
+    monkeypatch.setattr(progress, "cohort_snapshot", real)
+    assert '<td class="pm-ap">' in client.get(MATRIX).content.decode()
 
 
 def test_the_cache_holds_between_writes(
