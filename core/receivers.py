@@ -25,6 +25,7 @@ from core.markdown import plain_excerpt
 from core.middleware import mark_signed_in
 from core.models import (
     Attempt,
+    Cohort,
     Comment,
     Extension,
     Iteration,
@@ -248,6 +249,13 @@ def bump_cohort_after_extension(sender: type, instance: Extension, **kwargs: Any
     first, in an earlier callback)."""
     release_id = instance.release_id
     _bump_after_commit(lambda: _cohort_of_release(release_id))
+
+
+@receiver(post_save, sender=Cohort)
+def bump_cohort_after_edit(sender: type, instance: Cohort, **kwargs: Any) -> None:
+    """A new name, slug, start date or time zone shows wherever the cohort's pages do."""
+    cohort_id = instance.pk
+    _bump_after_commit(lambda: [cohort_id])
 
 
 @receiver(post_save, sender=Membership)

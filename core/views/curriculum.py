@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -325,21 +324,6 @@ class ProjectDates:
     card: SafeString  # the dates card: opening, deadlines, extension, multipliers
 
 
-def _cohorts_shown(memberships: list[Membership]) -> str:
-    """A digest of what the dates card shows of the user's cohorts and their roles.
-
-    Editing a cohort bumps no version, so what the card shows of it is part of its key.
-    """
-    text = "|".join(
-        sorted(
-            f"{m.cohort_id},{m.role},{m.cohort.slug},{m.cohort.name},"
-            f"{m.cohort.time_zone},{m.cohort.start_date}"
-            for m in memberships
-        )
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 def _project_dates(
     request: HttpRequest,
     project: Project,
@@ -350,8 +334,8 @@ def _project_dates(
     may not open the project.
 
     Like the home page's sections (``_home_section``): the key holds the user, the
-    project's version and their cohorts' versions, bumped by every change to a
-    release, an extension or a membership, so a change shows on the next request; only
+    project's version and their cohorts' versions, bumped by every change to a cohort,
+    a release, an extension or a membership, so a change shows on the next request; only
     the clock's words ("3 hours left") may be a minute old, and less when an opening or
     a deadline comes sooner. A fragment is only ever stored for a user who may open the
     project. Staff see every cohort's releases, whose versions are not read here, so
@@ -371,7 +355,6 @@ def _project_dates(
             project.pk,
             versions[project_version_name(project.pk)],
             *sorted(parts),
-            _cohorts_shown(memberships),
             picked,
         )
 
