@@ -2,15 +2,17 @@
 
 One cohort with one released project (opened two days ago). In it: learner
 (alice), mentor (mia) and reviewer (rex). Staff (sam) runs everything; the
-outsider (charlie) belongs to nothing.
+outsider (charlie) belongs to nothing. ``waiting`` is alice's first submission.
 """
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks as Capture
 
-from core.models import Cohort, Project, ProjectRelease, User
+from core.models import Cohort, Iteration, Project, ProjectRelease, User
+from core.services.reviews import iteration_submit
 from tests.factories import (
     PASSWORD,
     CohortFactory,
@@ -74,6 +76,18 @@ def reviewer(cohort: Cohort, release: ProjectRelease) -> User:
     user = UserFactory(email="rex@example.com", display_name="Rex Reviewer")
     MembershipFactory(user=user, cohort=cohort, role="reviewer")
     return user
+
+
+@pytest.fixture
+def waiting(
+    learner: User, release: ProjectRelease, django_capture_on_commit_callbacks: Capture
+) -> Iteration:
+    """Alice's first iteration, submitted through the service (so its signals fire)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        iteration, _ = iteration_submit(
+            learner=learner, release=release, repo_url="https://github.com/alice/generators"
+        )
+    return iteration
 
 
 @pytest.fixture

@@ -158,18 +158,6 @@ def test_every_dashboard_page_works_without_the_cache(
 # --- What the cache saves, and that a write shows on the next request --------------------
 
 
-@pytest.fixture
-def waiting(
-    learner: User, release: ProjectRelease, django_capture_on_commit_callbacks: Capture
-) -> Iteration:
-    """Alice's first iteration, submitted through the service (so its signals fire)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        iteration, _ = iteration_submit(
-            learner=learner, release=release, repo_url="https://github.com/alice/generators"
-        )
-    return iteration
-
-
 def decide(iteration: Iteration, mentor: User, project: Project) -> None:
     """The mentor claims and approves: mandatory tasks pass, the advanced one fails (100%)."""
     claim_take(iteration=iteration, reviewer=mentor)
