@@ -2,7 +2,10 @@
 
 ``python bench/load.py URL --seconds 20 --connections 8`` keeps that many
 keep-alive connections busy (one thread each) for that long, then prints one
-``BENCH_JSON {...}`` line in the same shape as bench/wrk.lua. Loopback only, and
+``BENCH_JSON {...}`` line in the same shape as bench/wrk.lua. As bench/wrk.lua, it
+sends ``BENCH_COOKIE`` on every request, or with ``BENCH_ROTATION`` (a file of
+``path<TAB>cookie`` lines) each request is the next line's path as its user, the URL
+giving only the host and port. Loopback only, and
 bounded in time and in requests. Python's threads share one interpreter, so on a
 small machine this generator itself may be the bottleneck: prefer ``wrk``.
 """
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 MAX_REQUESTS = 2_000_000
@@ -41,6 +46,12 @@ def main() -> None:
     headers = {"X-Forwarded-Proto": "https"}
     if os.environ.get("BENCH_COOKIE"):
         headers["Cookie"] = os.environ["BENCH_COOKIE"]
+    requests = [(path, headers)]
+    if os.environ.get("BENCH_ROTATION"):
+        lines = Path(os.environ["BENCH_ROTATION"]).read_text().splitlines()
+        pairs = [line.split("\t", 1) for line in lines if "\t" in line]
+        requests = [(where, headers | {"Cookie": cookie}) for where, cookie in pairs]
+    rotation = itertools.cycle(requests)
 
     latencies: list[float] = []
     counts = {"requests": 0, "non200": 0, "socket_errors": 0}
@@ -52,9 +63,11 @@ def main() -> None:
         non200 = errors = 0
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT_SECONDS)
         while time.perf_counter() < deadline and len(mine) < MAX_REQUESTS // args.connections:
+            with lock:
+                where, sent = next(rotation)
             started = time.perf_counter()
             try:
-                connection.request("GET", path, headers=headers)
+                connection.request("GET", where, headers=sent)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):

@@ -9,18 +9,36 @@
    4 threads) on a free loopback port. Production redirects plain HTTP to HTTPS,
    so every request carries ``X-Forwarded-Proto: https`` as the TLS proxy would,
    with ``TRUSTED_PROXY_COUNT=1`` telling Django to trust it.
-5. Signs in as the demo learner and mentor through the real login form, then
-   drives each page from a separate process: ``wrk`` when installed (with
-   bench/wrk.lua), else bench/load.py. Warm-up first, then the measured run.
-6. Prints requests/s, p50/p95/p99, errors, the ratio to the baseline's
-   requests/s, queries per page, and the peak RSS of the gunicorn workers, and
-   appends the table to docs/benchmarks.md with the machine's description.
+5. Runs the scenarios (``BENCH_SCENARIOS``, all three by default), each page
+   driven from a separate process: ``wrk`` when installed (with bench/wrk.lua),
+   else bench/load.py. Warm-up first, then the measured run.
 
-Tunables: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (8).
+   - **single**: the demo learner and mentor, signed in through the real login
+     form, ask for their pages again and again (every per-user cache hits).
+   - **multi**: ``BENCH_USERS`` learners of the bench cohort (the demo learner
+     first) and every mentor of it, signed in without a password as a test does
+     (bench/people.py: real sessions in the production store); each request
+     carries the next user's session and, for project pages, one of
+     ``BENCH_PROJECTS`` projects. The baseline is measured again first.
+   - **mixed**: the same users read the four pages at once (the connections
+     shared among them) while bench/writer.py submits, claims, reviews,
+     comments and grants extensions through the services at
+     ``BENCH_WRITES_PER_SECOND``, and reads a sample of them back (stale reads).
+6. Prints requests/s, p50/p95/p99, errors, the ratio to the baseline's
+   requests/s, the cache hit rates of the run (pages, sessions: counted by
+   bench/cache.py, the backend bench/settings.py installs), queries per page,
+   the writer's summary and the peak RSS of the gunicorn workers, and appends
+   the tables to docs/benchmarks.md with the machine's description. Targets
+   are reported, never enforced.
+
+Tunables: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (8),
+BENCH_SCENARIOS (single,multi,mixed), BENCH_USERS (200), BENCH_PROJECTS (12),
+BENCH_WRITES_PER_SECOND (2), BENCH_STALE_SAMPLE (1: every write is read back).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -33,6 +51,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import SimpleCookie
@@ -48,6 +67,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/prodev_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 DOCS = ROOT / "docs" / "benchmarks.md"
 GUNICORN_LOG = ROOT / "var" / "bench-gunicorn.log"
+WRITER_LOG = ROOT / "var" / "bench-writer.log"
+ROTATIONS = ROOT / "var" / "bench-rotations"
 BENCH_COHORT = "bench-cohort-1"
 ACCOUNTS = {"learner": "learner@example.com", "mentor": "mentor@example.com"}
 DEMO_PASSWORD = "prodev-demo"
@@ -66,9 +87,11 @@ FORTUNES = [
     '<script>alert("This should not be displayed in a browser alert box.");</script>',
     "フレームワークのベンチマーク",
 ]
-# Targets from issue #6 (reported, never enforced by failing the run).
+# Targets from issues #6 and #13 (reported, never enforced by failing the run).
 MAX_QUERIES = 15
 MAX_WORKER_RSS_MB = 200
+MIXED_P95_MS = 250
+SCENARIOS = ("single", "multi", "mixed")
 
 
 class BenchError(Exception):
@@ -81,7 +104,8 @@ class Page:
 
     key: str
     label: str
-    user: str | None  # "learner", "mentor" or None (anonymous)
+    # "learner", "mentor" or None (anonymous); "learners"/"mentors": the crowd, rotated
+    user: str | None
     url_name: str
     args: tuple[str, ...] = ()
     p95_ms: float | None = None
@@ -91,6 +115,8 @@ class Page:
     queries_cold: int | None = None
     queries_warm: int | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    rotation: Path | None = None  # the crowd's (path, cookie) lines
+    cache: dict[str, int] | None = None  # bench/cache.py's counts over the measured run
 
     @property
     def rps(self) -> float:
@@ -118,6 +144,27 @@ PAGES = [
         p95_ms=400,
     ),
     Page("healthz", "/healthz", None, "healthz"),
+]
+# Issue #13's targets for many users; the mixed scenario asks for p95 <= 250 ms of each.
+CROWD_PAGES = [
+    Page("baseline", "baseline (fortunes)", None, "bench_fortunes"),
+    Page("dashboard", "/dashboard/", "learners", "home", p95_ms=150, min_ratio=0.25),
+    Page("project", "/projects/<slug>/", "learners", "project_detail", p95_ms=150, min_ratio=0.25),
+    Page("queue", "/review/", "mentors", "review_queue", p95_ms=150, min_ratio=0.25),
+    Page(
+        "matrix",
+        "/cohorts/<slug>/progress/",
+        "mentors",
+        "cohort_progress",
+        args=(BENCH_COHORT,),
+        p95_ms=400,
+        min_ratio=0.10,
+    ),
+]
+MIXED_PAGES = [
+    dataclasses.replace(page, p95_ms=MIXED_P95_MS, min_ratio=None)
+    for page in CROWD_PAGES
+    if page.key != "baseline"
 ]
 
 
@@ -275,6 +322,51 @@ def count_queries() -> None:
     connection.close()
 
 
+def prepare_crowd(data: dict[str, Any], users: int, projects: int) -> None:
+    """Sign the crowd in (real sessions, no passwords) and write each page's rotation."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from bench.people import cohort_crowd, rotation, session_cookie, write_rotation
+    from core.models import ProjectRelease
+
+    crowd = cohort_crowd(BENCH_COHORT, users, [ACCOUNTS["learner"]])
+    if not crowd.learners or not crowd.mentors:
+        raise BenchError(f"{BENCH_COHORT} has no learners or no mentors: is the data set loaded?")
+    say(f"signing in {len(crowd.learners)} learners and {len(crowd.mentors)} mentors (sessions)")
+    cookies = {
+        "learners": [session_cookie(user) for user in crowd.learners],
+        "mentors": [session_cookie(user) for user in crowd.mentors],
+    }
+    opened = (
+        ProjectRelease.objects.filter(cohort__slug=BENCH_COHORT, opens_at__lte=timezone.now())
+        .exclude(project__slug=data["project"])
+        .order_by("-opens_at", "pk")
+        .values_list("project__slug", flat=True)
+    )
+    slugs = [data["project"], *opened[: max(0, projects - 1)]]
+    single = {page.key: page for page in PAGES}
+    for page in CROWD_PAGES + MIXED_PAGES:
+        page.queries_cold, page.queries_warm = (
+            single[page.key].queries_cold,
+            single[page.key].queries_warm,
+        )
+        page.problem = single[page.key].problem
+        if page.user is None or page.problem:
+            page.path = single[page.key].path
+            continue
+        if page.key == "project":
+            paths = [reverse(page.url_name, args=[slug]) for slug in slugs]
+            page.label = f"/projects/<slug>/ ({len(paths)} projects)"
+        else:
+            paths = [reverse(page.url_name, args=page.args)]
+        page.path = paths[0]
+        lines = rotation(paths, cookies[page.user])
+        page.rotation = write_rotation(ROTATIONS / f"{page.key}.txt", lines)
+    data["crowd"] = {"learners": len(crowd.learners), "mentors": len(crowd.mentors)}
+    data["cookies"] = cookies["learners"] + cookies["mentors"]
+
+
 # --- The server and the load ---------------------------------------------------------------
 
 
@@ -414,8 +506,18 @@ def sign_in(port: int, email: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in session.items())
 
 
-def load(port: int, path: str, cookie: str, seconds: float, connections: int) -> dict[str, Any]:
-    """Run the load generator (a separate process) against one page; its summary."""
+def load(
+    port: int,
+    path: str,
+    cookie: str,
+    seconds: float,
+    connections: int,
+    rotation: Path | None = None,
+) -> dict[str, Any]:
+    """Run the load generator (a separate process) against one page; its summary.
+
+    With ``rotation`` each request is the next line's path as the next line's user.
+    """
     url = f"http://127.0.0.1:{port}{path}"
     if shutil.which("wrk"):
         threads = max(1, min(2, connections))
@@ -426,7 +528,7 @@ def load(port: int, path: str, cookie: str, seconds: float, connections: int) ->
         command += ["--seconds", f"{seconds:g}", "--connections", str(connections)]
     result = subprocess.run(
         command,
-        env=os.environ | {"BENCH_COOKIE": cookie},
+        env=os.environ | {"BENCH_COOKIE": cookie, "BENCH_ROTATION": str(rotation or "")},
         capture_output=True,
         text=True,
         timeout=seconds + 120,
@@ -436,6 +538,140 @@ def load(port: int, path: str, cookie: str, seconds: float, connections: int) ->
         if line.startswith("BENCH_JSON "):
             return json.loads(line.removeprefix("BENCH_JSON "))
     raise BenchError(f"the load generator printed no summary: {result.stderr or result.stdout}")
+
+
+def cache_stats(env: dict[str, str]) -> dict[str, int]:
+    """Cache lookups so far by kind and outcome, every process of this run (bench/cache.py),
+    read once the processes have added what the run before this call counted."""
+    from bench.cache import FLUSH_SECONDS, read_stats
+
+    time.sleep(2 * FLUSH_SECONDS)
+    return read_stats(env["REDIS_URL"], env["CACHE_KEY_PREFIX"])
+
+
+def cache_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {field: after[field] - before.get(field, 0) for field in after}
+
+
+def first_status(port: int, page: Page, cookie: str) -> int:
+    """The page's answer to its first user (a rotation's first line), before the load."""
+    if page.rotation is not None:
+        path, cookie = page.rotation.read_text().splitlines()[0].split("\t", 1)
+        return get(port, path, cookie)[0]
+    return get(port, page.path, cookie)[0]
+
+
+def measure(
+    port: int,
+    page: Page,
+    cookie: str,
+    seconds: float,
+    warmup: float,
+    connections: int,
+    env: dict[str, str],
+) -> None:
+    """Warm up, then measure one page (its result, or why not, and its cache hits)."""
+    if page.problem:
+        say(f"{page.label}: {page.problem}")
+        return
+    status = first_status(port, page, cookie)
+    if status != 200:
+        page.problem = f"HTTP {status} from gunicorn"
+        say(f"{page.label}: {page.problem}")
+        return
+    say(f"{page.label} as {page.user or 'anonymous'}: {warmup:g} s + {seconds:g} s")
+    try:
+        load(port, page.path, cookie, warmup, connections, page.rotation)
+        before = cache_stats(env)
+        page.result = load(port, page.path, cookie, seconds, connections, page.rotation)
+        page.cache = cache_delta(before, cache_stats(env))
+    except (BenchError, subprocess.TimeoutExpired) as error:
+        page.problem = f"not measured: {error}"
+        say(f"{page.label}: {page.problem}")
+
+
+@dataclass
+class Mixed:
+    """The mixed scenario's settings and what it measured beyond its pages."""
+
+    rate: float
+    sample: float
+    connections: int = 0
+    writer: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, int] | None = None
+    problem: str = ""
+
+
+def run_mixed(
+    port: int,
+    env: dict[str, str],
+    mixed: Mixed,
+    seconds: float,
+    warmup: float,
+    connections: int,
+    learners: int,
+) -> None:
+    """Every crowd page loaded at once (the connections shared), while bench/writer.py writes."""
+    pages = [page for page in MIXED_PAGES if not page.problem]
+    if not pages:
+        mixed.problem = "no page to read"
+        return
+    mixed.connections = max(1, connections // len(pages))
+    WRITER_LOG.parent.mkdir(exist_ok=True)
+    command = [PYTHON, str(ROOT / "bench" / "writer.py"), "--port", str(port)]
+    command += ["--seconds", f"{seconds:g}", "--rate", f"{mixed.rate:g}"]
+    command += ["--sample", f"{mixed.sample:g}", "--learners", str(learners)]
+    command += ["--cohort", BENCH_COHORT]
+    if os.environ.get("BENCH_BREAK_INVALIDATION") == "1":  # a check of the stale-read checks
+        command.append("--break-invalidation")
+    with WRITER_LOG.open("w") as log:
+        writer = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        assert writer.stdin is not None and writer.stdout is not None
+        try:
+            if writer.stdout.readline().strip() != "READY":
+                raise BenchError(f"the writer did not start: see {WRITER_LOG}")
+
+            def read_all(duration: float) -> list[dict[str, Any]]:
+                with ThreadPoolExecutor(len(pages)) as pool:
+                    runs = [
+                        pool.submit(
+                            load, port, page.path, "", duration, mixed.connections, page.rotation
+                        )
+                        for page in pages
+                    ]
+                    return [run.result() for run in runs]
+
+            say(
+                f"mixed: {len(pages)} pages × {mixed.connections} connections,"
+                f" {warmup:g} s warm-up, then {seconds:g} s with {mixed.rate:g} writes/s"
+            )
+            read_all(warmup)
+            before = cache_stats(env)
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+            for page, result in zip(pages, read_all(seconds), strict=True):
+                page.result = result
+            mixed.cache = cache_delta(before, cache_stats(env))
+            for line in writer.stdout:
+                if line.startswith("BENCH_JSON "):
+                    mixed.writer = json.loads(line.removeprefix("BENCH_JSON "))
+            if writer.wait(timeout=120) or not mixed.writer:
+                raise BenchError(f"the writer failed: see {WRITER_LOG}")
+        except (BenchError, subprocess.TimeoutExpired) as error:
+            mixed.problem = f"not measured: {error}"
+            say(f"mixed: {mixed.problem}")
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
 
 
 # --- Report --------------------------------------------------------------------------------
@@ -508,13 +744,25 @@ def verdicts(page: Page, baseline_rps: float) -> str:
     return "missed: " + "; ".join(missed) if missed else "met"
 
 
-def table(baseline_rps: float) -> list[str]:
+def hit_rate(counts: dict[str, int] | None, kind: str) -> str:
+    """The share of ``kind`` lookups that hit (bench/cache.py's kinds)."""
+    hits, misses = (counts or {}).get(f"{kind}:hit", 0), (counts or {}).get(f"{kind}:miss", 0)
+    return f"{hits / (hits + misses):.0%}" if hits + misses else "–"
+
+
+def who(page: Page, crowd: dict[str, int]) -> str:
+    if page.user in ("learners", "mentors"):
+        return f"{crowd.get(page.user, 0)} {page.user}"
+    return page.user or "anonymous"
+
+
+def table(pages: list[Page], baseline_rps: float, crowd: dict[str, int]) -> list[str]:
     lines = [
-        "| page | as | req/s | p50 ms | p95 ms | p99 ms | errors | × baseline | queries"
-        " (cold/warm) | targets |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| page | as | req/s | p50 ms | p95 ms | p99 ms | errors | × baseline"
+        " | cache hits: pages · sessions | queries (cold/warm) | targets |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for page in PAGES:
+    for page in pages:
         queries = (
             f"{page.queries_cold}/{page.queries_warm}" if page.queries_warm is not None else "–"
         )
@@ -528,34 +776,98 @@ def table(baseline_rps: float) -> list[str]:
                 f"{r['p99_us'] / 1000:.1f}",
                 str(page.errors),
                 ratio,
+                f"{hit_rate(page.cache, 'page')} · {hit_rate(page.cache, 'session')}",
             ]
         else:
-            numbers = ["–"] * 6
+            numbers = ["–"] * 7
         lines.append(
-            f"| {page.label} | {page.user or 'anonymous'} | "
+            f"| {page.label} | {who(page, crowd)} | "
             + " | ".join(numbers)
             + f" | {queries} | {verdicts(page, baseline_rps)} |"
         )
     return lines
 
 
+def rps_of(pages: list[Page], key: str) -> float:
+    return next((page.rps for page in pages if page.key == key), 0.0)
+
+
+def writer_lines(mixed: Mixed) -> list[str]:
+    """The writer's summary and the mixed scenario's own verdicts."""
+    if mixed.problem:
+        return [f"Writer: {mixed.problem}."]
+    w = mixed.writer
+    kinds = ", ".join(f"{n} {kind}" for kind, n in w.get("by_kind", {}).items()) or "none"
+    skipped = ", ".join(f"{n} {kind}" for kind, n in w.get("skipped", {}).items())
+    p95 = ", ".join(f"{kind} {ms:.0f}" for kind, ms in w.get("p95_ms", {}).items())
+    errors = w.get("errors", 0) + w.get("check_errors", 0)
+    stale = w.get("stale", 0)
+    lines = [
+        f"Writer: {w.get('rate', 0):g} writes/s started (asked {mixed.rate:g}/s);"
+        f" {w.get('writes', 0)} made, the last done {w.get('seconds', 0):g} s after the first"
+        f" began: {kinds}"
+        + (f"; skipped {skipped}" if skipped else "")
+        + (
+            f" (and {w['extra_claims']} claims taken for a review, none being ready)"
+            if w.get("extra_claims")
+            else ""
+        )
+        + f". Write p95 ms: {p95 or '–'}. Errors: {w.get('errors', 0)} writes,"
+        f" {w.get('check_errors', 0)} reads back. Reads after commit checked:"
+        f" {w.get('checked', 0)} ({w.get('inconclusive', 0)} inconclusive: the page showed"
+        f" it before), **stale: {stale}**."
+        " Cache hits over the run (the four pages, the writer's reads and writes): pages"
+        f" {hit_rate(mixed.cache, 'page')}, sessions {hit_rate(mixed.cache, 'session')},"
+        f" versions {hit_rate(mixed.cache, 'version')}.",
+    ]
+    for sample in w.get("error_samples", []) + w.get("stale_samples", []):
+        lines.append(f"  - {sample}")
+    verdict = []
+    if errors:
+        verdict.append(f"{errors} write or read-back errors")
+    if stale:
+        verdict.append(f"{stale} stale reads")
+    lines.append(
+        "Mixed targets (p95 ≤ 250 ms on every page, zero errors, no stale read): "
+        + ("writes and reads back met" if not verdict else "missed: " + "; ".join(verdict))
+        + "; pages as in the table."
+    )
+    return lines
+
+
+def rss_line(workers: dict[str, list[dict[str, int]]]) -> list[str]:
+    peak = (
+        max((worker["hwm_kb"] for found in workers.values() for worker in found), default=0) / 1024
+    )
+    after = "; ".join(
+        f"after {scenario}: "
+        + ", ".join(
+            f"{worker['hwm_kb'] / 1024:.0f} MB peak ({worker['rss_kb'] / 1024:.0f} MB now)"
+            for worker in found
+        )
+        for scenario, found in workers.items()
+    )
+    verdict = "met" if peak and peak <= MAX_WORKER_RSS_MB else "missed"
+    return [
+        f"Worker RSS (VmHWM, the peak so far): {after or 'not measured'} — target ≤"
+        f" {MAX_WORKER_RSS_MB} MB: {verdict}.",
+        "",
+    ]
+
+
 def report(
     data: dict[str, Any],
     host: dict[str, str],
     versions: dict[str, str],
-    workers: list[dict[str, int]],
+    workers: dict[str, list[dict[str, int]]],
     seconds: float,
     warmup: float,
     connections: int,
+    scenarios: list[str],
+    mixed: Mixed,
 ) -> str:
-    baseline = next(page for page in PAGES if page.key == "baseline")
-    peak = max((worker["hwm_kb"] for worker in workers), default=0) / 1024
-    rss = ", ".join(
-        f"{worker['hwm_kb'] / 1024:.0f} MB peak ({worker['rss_kb'] / 1024:.0f} MB at the end)"
-        for worker in workers
-    )
-    memory_verdict = "met" if peak and peak <= MAX_WORKER_RSS_MB else "missed"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    crowd = data.get("crowd", {})
     lines = [
         f"## {when}",
         "",
@@ -570,14 +882,40 @@ def report(
         f"- **Load:** {connections} keep-alive connections, {warmup:g} s warm-up then {seconds:g} s"
         f" per page, loopback. Data: {data['learners']:,} learners, {data['iterations']:,}"
         f" benchmark iterations ({data['seeded']}); the learner and mentor are in"
-        f" {BENCH_COHORT} (300 learners × 60 projects); project page: `{data['project']}`.",
-        "",
-        *table(baseline.rps),
-        "",
-        f"Peak worker RSS (VmHWM): {rss or 'not measured'} — target ≤ {MAX_WORKER_RSS_MB} MB:"
-        f" {memory_verdict}.",
+        f" {BENCH_COHORT} (300 learners × 60 projects); project page: `{data['project']}`."
+        f" Scenarios: {', '.join(scenarios)}. Cache hits: the share of lookups (`get`,"
+        " `get_many` keys) that found their key during the measured run, counted by"
+        ' bench/cache.py in every process; "pages" is every cached page, fragment and'
+        " read model.",
         "",
     ]
+    if "single" in scenarios:
+        lines += [
+            "### Single user (one learner, one mentor, the same session on every request)",
+            "",
+            *table(PAGES, rps_of(PAGES, "baseline"), crowd),
+            "",
+        ]
+    if "multi" in scenarios:
+        lines += [
+            f"### Multi-user ({crowd.get('learners', 0)} learners and"
+            f" {crowd.get('mentors', 0)} mentors of {BENCH_COHORT}, each request as the next"
+            " user; targets of issue #13)",
+            "",
+            *table(CROWD_PAGES, rps_of(CROWD_PAGES, "baseline"), crowd),
+            "",
+        ]
+    if "mixed" in scenarios:
+        lines += [
+            f"### Mixed (the same users read all four pages at once, {mixed.connections}"
+            f" connections each, while a writer makes {mixed.rate:g} writes/s)",
+            "",
+            *table(MIXED_PAGES, 0.0, crowd),
+            "",
+            *writer_lines(mixed),
+            "",
+        ]
+    lines += rss_line(workers)
     return "\n".join(lines)
 
 
@@ -589,10 +927,26 @@ def append_to_docs(text: str) -> None:
         docs.write("\n" + text)
 
 
+def chosen_scenarios() -> list[str]:
+    asked = [name.strip() for name in os.environ.get("BENCH_SCENARIOS", "").split(",")]
+    chosen = [name for name in SCENARIOS if name in asked] if any(asked) else list(SCENARIOS)
+    unknown = {name for name in asked if name} - set(SCENARIOS)
+    if unknown or not chosen:
+        raise BenchError(f"BENCH_SCENARIOS takes {', '.join(SCENARIOS)}; not {unknown or asked}")
+    return chosen
+
+
 def main() -> int:
     seconds = float(os.environ.get("BENCH_SECONDS", "20"))
     warmup = float(os.environ.get("BENCH_WARMUP_SECONDS", "3"))
     connections = int(os.environ.get("BENCH_CONNECTIONS", str(WORKERS * THREADS)))
+    users = int(os.environ.get("BENCH_USERS", "200"))
+    projects = int(os.environ.get("BENCH_PROJECTS", "12"))
+    mixed = Mixed(
+        rate=float(os.environ.get("BENCH_WRITES_PER_SECOND", "2")),
+        sample=float(os.environ.get("BENCH_STALE_SAMPLE", "1")),
+    )
+    scenarios = chosen_scenarios()
     env = settings_env()
     host = machine()
     database = urlsplit(env["DATABASE_URL"])
@@ -619,31 +973,37 @@ def main() -> int:
     )
     say("counting queries per page (in-process, cold then warm cache)")
     count_queries()
+    if "multi" in scenarios or "mixed" in scenarios:
+        prepare_crowd(data, users, projects)
     versions = server_versions(env)
+    from django.db import connection
+
+    connection.close()
 
     port = free_port()
+    workers: dict[str, list[dict[str, int]]] = {}
     say(f"starting gunicorn on 127.0.0.1:{port}")
     with Gunicorn(env, port) as server:
-        cookies = {None: ""} | {role: sign_in(port, email) for role, email in ACCOUNTS.items()}
-        for page in PAGES:
-            if page.problem:
-                say(f"{page.label}: {page.problem}")
-                continue
-            status, _ = get(port, page.path, cookies[page.user])
-            if status != 200:
-                page.problem = f"HTTP {status} from gunicorn"
-                say(f"{page.label}: {page.problem}")
-                continue
-            say(f"{page.label} as {page.user or 'anonymous'}: {warmup:g} s + {seconds:g} s")
-            try:
-                load(port, page.path, cookies[page.user], warmup, connections)
-                page.result = load(port, page.path, cookies[page.user], seconds, connections)
-            except (BenchError, subprocess.TimeoutExpired) as error:
-                page.problem = f"not measured: {error}"
-                say(f"{page.label}: {page.problem}")
-        workers = server.workers()
+        if "single" in scenarios:
+            say("single user")
+            cookies = {None: ""} | {role: sign_in(port, email) for role, email in ACCOUNTS.items()}
+            for page in PAGES:
+                measure(port, page, cookies[page.user], seconds, warmup, connections, env)
+            workers["single"] = server.workers()
+        if "multi" in scenarios:
+            say("multi-user")
+            for page in CROWD_PAGES:
+                measure(port, page, "", seconds, warmup, connections, env)
+            workers["multi"] = server.workers()
+        if "mixed" in scenarios:
+            run_mixed(port, env, mixed, seconds, warmup, connections, users)
+            workers["mixed"] = server.workers()
 
-    text = report(data, host, versions, workers, seconds, warmup, connections)
+    if data.get("cookies"):
+        from bench.people import end_sessions
+
+        say(f"signing the crowd out ({end_sessions(data['cookies'])} sessions deleted)")
+    text = report(data, host, versions, workers, seconds, warmup, connections, scenarios, mixed)
     print("\n" + text, flush=True)
     append_to_docs(text)
     say(f"appended to {DOCS.relative_to(ROOT)}")

@@ -5,14 +5,16 @@ from __future__ import annotations
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 # The admin signs in through allauth so allauth's rate limits protect it.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = secure_admin_login(  # type: ignore[method-assign]  # allauth's recipe
+    admin.site.login
+)
 admin.site.site_header = "ProDev Hub administration"
 admin.site.site_title = "ProDev Hub admin"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("core.urls")),
@@ -23,6 +25,7 @@ if settings.DEBUG_TOOLBAR:
 
     urlpatterns += debug_toolbar_urls()
 
-handler403 = "core.views.errors.permission_denied"
-handler404 = "core.views.errors.page_not_found"
-handler500 = "core.views.errors.server_error"
+handler400 = "core.platform.views.bad_request"
+handler403 = "core.platform.views.permission_denied"
+handler404 = "core.platform.views.page_not_found"
+handler500 = "core.platform.views.server_error"

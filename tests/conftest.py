@@ -12,7 +12,7 @@ from django.test import Client
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks as Capture
 
 from core.models import Cohort, Iteration, Project, ProjectRelease, User
-from core.services.reviews import iteration_submit
+from core.reviews.services import iteration_submit
 from tests.factories import (
     PASSWORD,
     CohortFactory,

@@ -206,3 +206,90 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     kind = "review_done"
     title = "Python Generators was approved"
     url = "/dashboard/"
+
+
+class CheckSuiteFactory(factory.django.DjangoModelFactory):
+    """A task's check suite with small limits, so hostile code ends in seconds."""
+
+    class Meta:
+        model = "core.CheckSuite"
+
+    task = factory.SubFactory(TaskFactory)
+    wall_seconds = 10
+    cpu_seconds = 5
+    memory_mb = 256
+    processes = 24
+    output_kb = 16
+
+
+class CheckFileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.CheckFile"
+
+    suite = factory.SubFactory(CheckSuiteFactory)
+    path = factory.Sequence(lambda n: f"test_{n}.py")
+    content = "def test_ok():\n    assert True\n"
+
+
+class CheckCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.CheckCase"
+
+    suite = factory.SubFactory(CheckSuiteFactory)
+    name = factory.Sequence(lambda n: f"test_case_{n}")
+    order = factory.Sequence(lambda n: n)
+
+
+class CheckRunFactory(factory.django.DjangoModelFactory):
+    """A finished run of an iteration's checks, as a worker would have recorded it."""
+
+    class Meta:
+        model = "core.CheckRun"
+
+    iteration = factory.SubFactory(IterationFactory)
+    learner = factory.LazyAttribute(lambda run: run.iteration.attempt.learner)
+    release = factory.LazyAttribute(lambda run: run.iteration.attempt.release)
+    requested_by = factory.LazyAttribute(lambda run: run.learner)
+    trigger = "submission"
+    repo_url = factory.LazyAttribute(lambda run: run.iteration.repo_url)
+    status = "passed"
+    requested_at = factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=2))
+    started_at = factory.LazyAttribute(lambda run: run.requested_at + timedelta(seconds=5))
+    finished_at = factory.LazyAttribute(lambda run: run.started_at + timedelta(seconds=3))
+
+
+class LearnerCheckRunFactory(CheckRunFactory):
+    """A learner's "check my code" on a repository, queued now."""
+
+    iteration = None
+    learner = factory.SubFactory(UserFactory)
+    release = factory.SubFactory(ProjectReleaseFactory)
+    trigger = "learner"
+    repo_url = "https://github.com/alice/prodev-backend-python"
+    status = "queued"
+    requested_at = factory.LazyFunction(timezone.now)
+    started_at = None
+    finished_at = None
+
+
+class CheckTaskResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.CheckTaskResult"
+
+    run = factory.SubFactory(CheckRunFactory)
+    task = factory.SubFactory(TaskFactory)
+    outcome = "passed"
+    cases_passed = 3
+    cases_total = 3
+    duration_ms = 800
+
+
+class CheckCaseResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "core.CheckCaseResult"
+
+    task_result = factory.SubFactory(CheckTaskResultFactory)
+    name = factory.Sequence(lambda n: f"test_case_{n}")
+    outcome = "passed"
+    duration_ms = 20
+    order = factory.Sequence(lambda n: n)

@@ -38,6 +38,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.http import HttpResponse
@@ -47,9 +48,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, include, path, re
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from core.accounts.invitations import invitation_path
+from core.cohorts.join_codes import join_code_create
 from core.models import (
     Attachment,
+    CheckRun,
     Cohort,
+    Dispute,
     Iteration,
     Notification,
     PeerAssignment,
@@ -59,9 +64,12 @@ from core.models import (
     ScoreExport,
     User,
 )
-from core.services.reviews import claim_take
+from core.reviews.services import claim_take
+from tests.disputes.scene import disputed_verdict
 from tests.factories import (
     AttemptFactory,
+    CheckFileFactory,
+    CheckSuiteFactory,
     CohortFactory,
     IterationFactory,
     MembershipFactory,
@@ -69,7 +77,7 @@ from tests.factories import (
     ReviewFactory,
     UserFactory,
 )
-from tests.test_uploads import PDF_BYTES
+from tests.platform.test_uploads import PDF_BYTES
 
 # --- The vocabulary -------------------------------------------------------------------------
 
@@ -119,6 +127,17 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (200, 405),
         STAFF: (200, 405),
     },
+    # The token in the URL is the key: whoever holds the invited person's link may choose
+    # their password (an empty POST re-renders the form with its errors).
+    "invitation_accept": {
+        ANON: (200, 200),
+        OWNER: (200, 200),
+        CLASSMATE: (200, 200),
+        ASSIGNED: (200, 200),
+        UNASSIGNED: (200, 200),
+        MENTOR_ELSEWHERE: (200, 200),
+        STAFF: (200, 200),
+    },
     # A poll from a tab whose session ended: 204, never a sign-in page in the navbar.
     "notifications_bell": {
         ANON: (204, 405),
@@ -128,6 +147,27 @@ MATRIX: dict[str, dict[str, Cell]] = {
         UNASSIGNED: (200, 405),
         MENTOR_ELSEWHERE: (200, 405),
         STAFF: (200, 405),
+    },
+    # Joining a cohort with a code: anyone signed in may try (an empty POST: the form's
+    # errors). The link's code is the key: who holds it may join, as a learner; members of
+    # the cohort are told they are in it already (and sent to it on a POST).
+    "join": {
+        ANON: (LOGIN, LOGIN),
+        OWNER: (200, 200),
+        CLASSMATE: (200, 200),
+        ASSIGNED: (200, 200),
+        UNASSIGNED: (200, 200),
+        MENTOR_ELSEWHERE: (200, 200),
+        STAFF: (200, 200),
+    },
+    "join_link": {
+        ANON: (LOGIN, LOGIN),
+        OWNER: (200, REDIRECT),  # in the cohort already: to its curriculum
+        CLASSMATE: (200, REDIRECT),
+        ASSIGNED: (200, REDIRECT),
+        UNASSIGNED: (200, REDIRECT),
+        MENTOR_ELSEWHERE: (200, REDIRECT),  # joins as a learner (mentors of others may)
+        STAFF: (200, REDIRECT),
     },
     # Every signed-in user's own pages.
     "home": {
@@ -260,6 +300,36 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (405, 404),
         STAFF: (405, 403),
     },
+    # "Check my code": like submitting, for learners of the release only.
+    "project_checks": {
+        ANON: (405, LOGIN),
+        OWNER: (405, 400),  # an empty POST: the form with its errors
+        CLASSMATE: (405, 400),
+        ASSIGNED: (405, 403),
+        UNASSIGNED: (405, 403),
+        MENTOR_ELSEWHERE: (405, 404),
+        STAFF: (405, 403),
+    },
+    # The review page's checks, for who may review the iteration (a plain GET goes to it).
+    "review_checks": {
+        ANON: (LOGIN, 405),
+        OWNER: (404, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (REDIRECT, 405),
+    },
+    # A check run: its learner, the cohort's mentors and staff.
+    "check_run": {
+        ANON: (LOGIN, 405),
+        OWNER: (200, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (200, 405),
+    },
     # The owner's attempt: the learner, the cohort's mentors and staff.
     # A peer reviewer sees only the iteration assigned to them (peer_review), never the
     # attempt with its other iterations, score and reviews: 404 here is deliberate.
@@ -280,6 +350,27 @@ MATRIX: dict[str, dict[str, Cell]] = {
         UNASSIGNED: (404, 404),
         MENTOR_ELSEWHERE: (404, 404),
         STAFF: (REDIRECT, 200),
+    },
+    # What-if: whoever sees the attempt's score; a read that writes nothing, so GET only.
+    "attempt_whatif": {
+        ANON: (LOGIN, 405),
+        OWNER: (200, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (200, 405),
+    },
+    # Staff's adjustments of a score or a verdict: staff only, 404 to everyone else (the
+    # attempt's own learner and mentors too). An empty POST names nothing to adjust: 400.
+    "attempt_adjust": {
+        ANON: (LOGIN, LOGIN),
+        OWNER: (404, 404),
+        CLASSMATE: (404, 404),
+        ASSIGNED: (404, 404),
+        UNASSIGNED: (404, 404),
+        MENTOR_ELSEWHERE: (404, 404),
+        STAFF: (200, 400),
     },
     # The attachment goes with the iteration: its attempt's viewers and its assigned peer.
     "attachment_download": {
@@ -357,6 +448,15 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (405, 404),
         STAFF: (405, REDIRECT),  # refused (mia holds it): back to the queue with a message
     },
+    "review_draft": {
+        ANON: (405, LOGIN),
+        OWNER: (405, 404),
+        CLASSMATE: (405, 404),
+        ASSIGNED: (405, 404),
+        UNASSIGNED: (405, 404),
+        MENTOR_ELSEWHERE: (405, 404),
+        STAFF: (405, 200),  # not staff's claim: "Not saved", and nothing written
+    },
     "review_extend": {
         ANON: (405, LOGIN),
         OWNER: (405, 404),
@@ -404,6 +504,15 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (404, 405),
         STAFF: (200, 405),
     },
+    "staff_checks": {
+        ANON: (LOGIN, 405),
+        OWNER: (404, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (200, 405),
+    },
     "staff_reviewers": {
         ANON: (LOGIN, 405),
         OWNER: (404, 405),
@@ -413,6 +522,15 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (404, 405),
         STAFF: (200, 405),
     },
+    "staff_cohorts": {  # the navigation's link: on to the newest cohort's health page
+        ANON: (LOGIN, 405),
+        OWNER: (404, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (REDIRECT, 405),
+    },
     "staff_cohort_health": {
         ANON: (LOGIN, 405),
         OWNER: (404, 405),
@@ -421,6 +539,26 @@ MATRIX: dict[str, dict[str, Cell]] = {
         UNASSIGNED: (404, 405),
         MENTOR_ELSEWHERE: (404, 405),
         STAFF: (200, 405),
+    },
+    # Enrolment by CSV: an empty upload re-renders the form with its error; an apply
+    # without a signed preview goes back to the upload form.
+    "cohort_enrol": {
+        ANON: (LOGIN, LOGIN),
+        OWNER: (404, 404),
+        CLASSMATE: (404, 404),
+        ASSIGNED: (404, 404),
+        UNASSIGNED: (404, 404),
+        MENTOR_ELSEWHERE: (404, 404),
+        STAFF: (200, 200),
+    },
+    "cohort_enrol_apply": {
+        ANON: (405, LOGIN),
+        OWNER: (405, 404),
+        CLASSMATE: (405, 404),
+        ASSIGNED: (405, 404),
+        UNASSIGNED: (405, 404),
+        MENTOR_ELSEWHERE: (405, 404),
+        STAFF: (405, REDIRECT),
     },
     "staff_export_start": {
         ANON: (405, LOGIN),
@@ -449,10 +587,50 @@ MATRIX: dict[str, dict[str, Cell]] = {
         MENTOR_ELSEWHERE: (404, 405),
         STAFF: (200, 405),
     },
+    # A dispute: only its learner opens one, on her own attempt (none to contest here: the
+    # scene's attempt waits for review); her empty POST re-renders the form.
+    "dispute_new": {
+        ANON: (LOGIN, LOGIN),
+        OWNER: (200, 200),
+        CLASSMATE: (404, 404),
+        ASSIGNED: (404, 404),
+        UNASSIGNED: (404, 404),
+        MENTOR_ELSEWHERE: (404, 404),
+        STAFF: (404, 404),  # staff correct scores through overrides, not disputes
+    },
+    # Its learner reads it; the cohort's mentors (but Vera, whose verdict it contests) and
+    # staff decide it.
+    "dispute_detail": {
+        ANON: (LOGIN, 405),
+        OWNER: (200, 405),
+        CLASSMATE: (404, 405),
+        ASSIGNED: (404, 405),
+        UNASSIGNED: (404, 405),
+        MENTOR_ELSEWHERE: (404, 405),
+        STAFF: (200, 405),
+    },
+    "dispute_claim": {
+        ANON: (405, LOGIN),
+        OWNER: (405, 404),  # the learner never decides her own dispute
+        CLASSMATE: (405, 404),
+        ASSIGNED: (405, 404),
+        UNASSIGNED: (405, 404),
+        MENTOR_ELSEWHERE: (405, 404),
+        STAFF: (405, REDIRECT),  # claimed: back to the dispute
+    },
+    "dispute_resolve": {
+        ANON: (405, LOGIN),
+        OWNER: (405, 404),
+        CLASSMATE: (405, 404),
+        ASSIGNED: (405, 404),
+        UNASSIGNED: (405, 404),
+        MENTOR_ELSEWHERE: (405, 404),
+        STAFF: (405, 200),  # no outcome chosen: the form's errors
+    },
 }
 
 # Pages anyone may fetch without signing in.
-PUBLIC = {"landing", "healthz", "calendar_feed", "notifications_bell"}
+PUBLIC = {"landing", "healthz", "calendar_feed", "notifications_bell", "invitation_accept"}
 # Views that change state (or only answer a form's POST): GET is refused with 405.
 POST_ONLY = {
     "calendar_reset",
@@ -461,16 +639,21 @@ POST_ONLY = {
     "notification_read",
     "peer_next",
     "project_submit_validate",
+    "project_checks",
     "review_rate",
     "review_report",
     "review_claim_next",
     "review_claim",
+    "review_draft",
     "review_extend",
     "review_release",
     "staff_export_start",
+    "cohort_enrol_apply",
+    "dispute_claim",
+    "dispute_resolve",
 }
 # Object URLs whose token is the credential (no membership involved).
-TOKEN_URLS = {"calendar_feed"}
+TOKEN_URLS = {"calendar_feed", "join_link", "invitation_accept"}
 
 
 # --- The objects ----------------------------------------------------------------------------
@@ -489,7 +672,11 @@ class Scene:
     notification: Notification
     peer_review: Review
     export: ScoreExport
+    check_run: CheckRun
     calendar_token: str
+    dispute: Dispute
+    join_code: str
+    invitation: dict[str, object]
 
 
 @pytest.fixture
@@ -547,6 +734,20 @@ def scene(
         finished_at=now,
         file=ContentFile(b"email,score\r\n", name="scores.csv"),
     )
+    # Task 0 has automated checks, and alice's submission was checked.
+    suite = CheckSuiteFactory(task=project.tasks.get(number=0))
+    CheckFileFactory(suite=suite)
+    check_run = CheckRun.objects.create(
+        learner=learner,
+        release=release,
+        iteration=iteration,
+        requested_by=learner,
+        trigger=CheckRun.Trigger.SUBMISSION,
+        repo_url=iteration.repo_url,
+        status=CheckRun.Status.PASSED,
+        started_at=now,
+        finished_at=now,
+    )
     users = {
         ANON: None,
         OWNER: learner,
@@ -566,8 +767,19 @@ def scene(
         notification=notification,
         peer_review=peer_review,
         export=export,
+        check_run=check_run,
         calendar_token=learner.calendar_token,
+        dispute=disputed_verdict(learner, cohort),
+        join_code=join_code_create(cohort=cohort, max_uses=10).code,
+        invitation=invitation_kwargs(),
     )
+
+
+def invitation_kwargs() -> dict[str, object]:
+    """The link of someone enrolled by CSV who has not chosen a password yet."""
+    invited = User.objects.create(email="ivy@example.com", password=make_password(None))
+    uidb64, token = invitation_path(invited).rstrip("/").split("/")[-2:]
+    return {"uidb64": uidb64, "token": token}
 
 
 # The URL keyword arguments of each pattern that takes some.
@@ -575,22 +787,36 @@ KWARGS: dict[str, Callable[[Scene], dict[str, object]]] = {
     "project_detail": lambda s: {"slug": s.project.slug},
     "project_submit": lambda s: {"slug": s.project.slug},
     "project_submit_validate": lambda s: {"slug": s.project.slug},
+    "project_checks": lambda s: {"slug": s.project.slug},
+    "check_run": lambda s: {"pk": s.check_run.pk},
+    "review_checks": lambda s: {"pk": s.iteration.pk},
     "calendar_feed": lambda s: {"token": s.calendar_token},
+    "join_link": lambda s: {"code": s.join_code},
     "cohort_schedule": lambda s: {"slug": s.cohort.slug},
     "cohort_progress": lambda s: {"slug": s.cohort.slug},
     "notification_read": lambda s: {"pk": s.notification.pk},
     "review_detail": lambda s: {"pk": s.iteration.pk},
     "review_claim": lambda s: {"pk": s.iteration.pk},
+    "review_draft": lambda s: {"pk": s.iteration.pk},
     "review_extend": lambda s: {"pk": s.iteration.pk},
     "review_release": lambda s: {"pk": s.iteration.pk},
     "attachment_download": lambda s: {"pk": s.attachment.pk},
     "attempt_detail": lambda s: {"pk": s.iteration.attempt_id},
     "attempt_comments": lambda s: {"pk": s.iteration.attempt_id},
+    "attempt_adjust": lambda s: {"pk": s.iteration.attempt_id},
+    "attempt_whatif": lambda s: {"pk": s.iteration.attempt_id},
+    "dispute_new": lambda s: {"pk": s.iteration.attempt_id},
+    "dispute_detail": lambda s: {"pk": s.dispute.pk},
+    "dispute_claim": lambda s: {"pk": s.dispute.pk},
+    "dispute_resolve": lambda s: {"pk": s.dispute.pk},
     "peer_review": lambda s: {"pk": s.assignment.pk},
     "review_rate": lambda s: {"pk": s.peer_review.pk},
     "review_report": lambda s: {"pk": s.peer_review.pk},
     "staff_cohort_health": lambda s: {"slug": s.cohort.slug},
     "staff_export_start": lambda s: {"slug": s.cohort.slug},
+    "cohort_enrol": lambda s: {"slug": s.cohort.slug},
+    "cohort_enrol_apply": lambda s: {"slug": s.cohort.slug},
+    "invitation_accept": lambda s: s.invitation,
     "staff_export_status": lambda s: {"pk": s.export.pk},
     "staff_export_download": lambda s: {"pk": s.export.pk},
 }

@@ -12,10 +12,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from core.models import Membership, Module, Project, ProjectRelease, Task
+from core.models import JoinCode, Membership, Module, Project, ProjectRelease, Task
 from tests.factories import (
     CohortFactory,
     ExtensionFactory,
@@ -58,8 +58,38 @@ def release_values(**overrides: object) -> dict[str, object]:
     return values | overrides
 
 
-def test_it_accepts_a_valid_release() -> None:
-    ProjectRelease.objects.create(**release_values())
+def test_it_accepts_a_valid_release_at_every_bound() -> None:
+    """Each bound the checks below refuse one step past is itself accepted, by a table
+    that has those constraints."""
+    table = ProjectRelease._meta.db_table
+    with connection.cursor() as cursor:
+        names = set(connection.introspection.get_constraints(cursor, table))
+    assert {
+        "release_opens_before_first_deadline",
+        "release_first_deadline_not_after_second",
+        "release_first_multiplier_between_0_and_1",
+        "release_second_multiplier_between_0_and_1",
+        "release_late_multiplier_between_0_and_1",
+    } <= names
+    now = timezone.now()
+    values = release_values(
+        opens_at=now,
+        first_deadline=now + timedelta(microseconds=1),
+        second_deadline=now + timedelta(microseconds=1),  # the first deadline may be the second
+        first_multiplier=Decimal(1),
+        second_multiplier=Decimal(0),
+    )
+
+    release = ProjectRelease.objects.create(**values)
+
+    stored = ProjectRelease.objects.get(pk=release.pk)
+    assert (stored.cohort, stored.project) == (values["cohort"], values["project"])
+    assert (stored.opens_at, stored.first_deadline, stored.second_deadline) == (
+        values["opens_at"],
+        values["first_deadline"],
+        values["second_deadline"],
+    )
+    assert (stored.first_multiplier, stored.second_multiplier) == (1, 0)
 
 
 def test_it_refuses_a_release_that_opens_after_its_first_deadline() -> None:
@@ -211,4 +241,38 @@ def test_it_refuses_an_extension_whose_second_deadline_is_before_its_first() -> 
     assert_refused(
         lambda: extensions.update(second_deadline=extension.first_deadline - timedelta(hours=1)),
         by="extension_first_deadline_not_after_second",
+    )
+
+
+def join_code_values(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "cohort": CohortFactory(),
+        "digest": "a" * 64,
+        "hint": "AAAAA",
+        "expires_at": timezone.now() + timedelta(days=1),
+        "max_uses": 2,
+    }
+    return values | overrides
+
+
+def test_it_refuses_a_join_code_used_more_than_its_maximum() -> None:
+    join_code = JoinCode.objects.create(**join_code_values(uses=2))
+    assert_refused(
+        lambda: JoinCode.objects.filter(pk=join_code.pk).update(uses=3),
+        by="join_code_uses_within_max",
+    )
+
+
+def test_it_refuses_a_join_code_for_nobody() -> None:
+    assert_refused(
+        lambda: JoinCode.objects.create(**join_code_values(max_uses=0)),
+        by="join_code_max_uses_positive",
+    )
+
+
+def test_it_refuses_two_join_codes_with_one_digest() -> None:
+    JoinCode.objects.create(**join_code_values())
+    assert_refused(
+        lambda: JoinCode.objects.create(**join_code_values()),
+        by=unique("core_joincode_digest_key", "core_joincode.digest"),
     )

@@ -20,6 +20,7 @@ same ones on every run, no ``.hypothesis`` database), so CI cannot flake.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings as django_settings
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -47,19 +49,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_django.fixtures import Settings
 
-from core.admin.common import pk_or_none
-from core.forms import (
-    MAX_FEEDBACK_CHARS,
-    MAX_REPORT_CHARS,
-    MAX_VERDICT_COMMENT_CHARS,
-    NOTES_MAX_CHARS,
-)
+from core.cohorts.join_codes import code_normalized, join_code_create
+from core.cohorts.services import CALENDAR_YEARS, MAX_SHIFT_DAYS
 from core.models import (
     Attachment,
     Cohort,
     Comment,
     EmailPreference,
     Iteration,
+    Membership,
     Notification,
     PeerAssignment,
     Project,
@@ -70,12 +68,12 @@ from core.models import (
     Task,
     User,
 )
-from core.models.submissions import REPOSITORY_HOSTS, validate_repository_url
-from core.services.comments import MAX_COMMENT_CHARS
-from core.services.reviews import claim_take
-from core.services.schedule import CALENDAR_YEARS, MAX_SHIFT_DAYS
-from core.uploads import MAX_NAME_CHARS
-from core.views.previews import MAX_PREVIEW_CHARS
+from core.peer.forms import MAX_REPORT_CHARS
+from core.platform.admin_helpers import pk_or_none
+from core.platform.uploads import MAX_NAME_CHARS
+from core.reviews.forms import MAX_FEEDBACK_CHARS, MAX_VERDICT_COMMENT_CHARS, NOTES_MAX_CHARS
+from core.reviews.models import validate_repository_url
+from core.reviews.services import claim_take
 from tests.factories import (
     PASSWORD,
     AttemptFactory,
@@ -88,8 +86,8 @@ from tests.factories import (
     TaskFactory,
     UserFactory,
 )
-from tests.test_uploads import EXE_BYTES, PDF_BYTES, PNG_BYTES
-from tests.views.test_peer_review import assign, classmate, peer_policy, peer_review
+from tests.peer.test_peer_review import assign, classmate, peer_policy, peer_review
+from tests.platform.test_uploads import EXE_BYTES, PDF_BYTES, PNG_BYTES
 
 # At least 200 examples per form (the issue's floor).
 EXAMPLES = 200
@@ -108,6 +106,7 @@ FUZZ = settings(
 )
 
 DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
+MARKDOWN_MAX_CHARS = django_settings.MARKDOWN_MAX_CHARS  # every Markdown field, the preview
 # Every form here answers a refusal with the page (or fragment) showing the form again.
 REFUSAL_STATUS = 200
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -366,7 +365,7 @@ SHA_RE = re.compile(r"[0-9a-f]{40}")
 NAME_PART = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,19}", fullmatch=True)
 REPO_URL = st.builds(
     lambda host, owner, repo, end: f"https://{host}/{owner}/{repo}{end}",
-    st.sampled_from(sorted(REPOSITORY_HOSTS)),
+    st.sampled_from(sorted(django_settings.REPOSITORY_HOSTS)),
     NAME_PART,
     NAME_PART,
     st.sampled_from(["", "/", ".git"]),
@@ -384,6 +383,27 @@ def prose(max_length: int) -> st.SearchStrategy[str]:
         st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=60),
         st.just("é" * max_length),
         st.just("😀" * (max_length - 2) + "  "),
+    )
+
+
+# Display names are one plain line (core.accounts.models.validate_display_name).
+NAME_REFUSED_CATEGORIES = ("Cc", "Zl", "Zp")
+
+
+def name_prose(max_length: int) -> st.SearchStrategy[str]:
+    """Names people really have: any script, emoji, joiners; never control characters."""
+    return st.one_of(
+        st.text(st.characters(codec="utf-8", exclude_categories=NAME_REFUSED_CATEGORIES)),
+        st.just("é" * max_length),
+        st.just("😀" * (max_length - 2) + "  "),
+    )
+
+
+def name_ok(value: str | None) -> bool:
+    """Whether the display name field accepts ``value``."""
+    text = (value or "").strip()
+    return text_ok(value, max_length=DISPLAY_NAME_MAX) and not any(
+        unicodedata.category(char) in NAME_REFUSED_CATEGORIES for char in text
     )
 
 
@@ -728,7 +748,7 @@ def test_the_peer_review_form_survives_fuzzing(
 
 @st.composite
 def comment_cases(draw: Callable[..., Any]) -> tuple[Data, bool]:
-    valid: Data = {"body": draw(prose(MAX_COMMENT_CHARS).filter(str.strip))}
+    valid: Data = {"body": draw(prose(MARKDOWN_MAX_CHARS).filter(str.strip))}
     if draw(st.booleans()):
         valid["after"] = str(draw(st.integers(min_value=0, max_value=10)))
     if draw(st.booleans()):
@@ -750,7 +770,7 @@ def test_the_comment_form_survives_fuzzing(
     whose, pk = data.draw(pk_in_url(attempt.pk, foreign_iteration.attempt_id))
     posted, valid = data.draw(comment_cases())
     body = seen(posted.get("body"))
-    accept = text_ok(body, max_length=MAX_COMMENT_CHARS, required=True)
+    accept = text_ok(body, max_length=MARKDOWN_MAX_CHARS, required=True)
     assert accept or not valid
     with isolated():
         response = post(learner_client, f"/attempts/{pk}/comments/", posted, **htmx_headers(htmx))
@@ -892,14 +912,14 @@ def test_the_profile_form_survives_fuzzing(
     learner_client: Client, learner: User, data: st.DataObject
 ) -> None:
     if data.draw(st.booleans()):
-        posted: Data = {"display_name": data.draw(prose(DISPLAY_NAME_MAX))}
+        posted: Data = {"display_name": data.draw(name_prose(DISPLAY_NAME_MAX))}
     else:
         posted = hostile({"display_name": "Alice"}, ["display_name"], data.draw)
     name = seen(posted.get("display_name"))
     with isolated():
         response = post(learner_client, "/settings/", posted)
         learner.refresh_from_db()
-        if not text_ok(name, max_length=DISPLAY_NAME_MAX):
+        if not name_ok(name):
             event("refused")
             assert "display_name" in form_errors(response), posted
             assert learner.display_name == "Alice Learner"
@@ -941,6 +961,55 @@ def test_the_notification_settings_form_survives_fuzzing(
         event(f"{sum(checkbox_checked(value) for value in posted.values())} ticked")
         saved = dict(EmailPreference.objects.filter(user=learner).values_list("kind", "enabled"))
         assert saved == {kind: checkbox_checked(posted.get(f"email_{kind}")) for kind in KINDS}
+
+
+# --- Joining a cohort with a code ----------------------------------------------------------
+
+
+@st.composite
+def join_code_posts(draw: Callable[..., Any], code: str) -> Data:
+    """The code as people type it (any case, dashes or spaces or neither, O for 0), one
+    character short or changed, or anything at all."""
+    kind = draw(st.sampled_from(["typed", "typed", "near miss", "hostile"]))
+    if kind == "hostile":
+        return hostile({"code": code}, ["code"], draw)
+    raw = code.replace("-", "")
+    separator = draw(st.sampled_from(["-", " ", "", " - "]))
+    typed = separator.join(raw[i : i + 5] for i in range(0, len(raw), 5))
+    typed = draw(st.sampled_from([typed, typed.lower(), typed.replace("0", "O")]))
+    if kind == "near miss":
+        where = draw(st.integers(min_value=0, max_value=len(typed) - 1))
+        typed = typed[:where] + draw(st.sampled_from(["", "U", "7", "#"])) + typed[where + 1 :]
+    return {"code": typed} | noise(draw)
+
+
+@FUZZ
+@given(data=st.data(), htmx=st.booleans())
+def test_the_join_code_form_survives_fuzzing(
+    outsider_client: Client, outsider: User, cohort: Cohort, data: st.DataObject, htmx: bool
+) -> None:
+    new = join_code_create(cohort=cohort, max_uses=5)
+    posted = data.draw(join_code_posts(new.code))
+    typed = seen(posted.get("code"))
+    joins = text_ok(typed, max_length=64, required=True) and code_normalized(
+        (typed or "").strip()
+    ) == code_normalized(new.code)
+    with isolated():
+        response = post(outsider_client, "/join/", posted, **htmx_headers(htmx))
+        membership = Membership.objects.filter(user=outsider).first()
+        if not joins:
+            event("refused")
+            assert "code" in form_errors(response), posted
+            assert membership is None
+            return
+        event("joined")
+        assert membership is not None
+        assert (membership.cohort, membership.role) == (cohort, "learner")
+        expected = "/curriculum/?cohort=cohort-7"
+        if htmx:
+            assert response["HX-Redirect"] == expected
+        else:
+            assert response["Location"] == expected
 
 
 # --- The review queue's filters (a GET form) -----------------------------------------------
@@ -1054,8 +1123,8 @@ def preview_cases(draw: Callable[..., Any]) -> tuple[Data, str]:
     data: Data = {"field": name}
     source = draw(
         st.one_of(
-            prose(MAX_PREVIEW_CHARS),
-            st.sampled_from(["a", "😀\n"]).map(lambda unit: unit * (MAX_PREVIEW_CHARS + 1)),
+            prose(MARKDOWN_MAX_CHARS),
+            st.sampled_from(["a", "😀\n"]).map(lambda unit: unit * (MARKDOWN_MAX_CHARS + 1)),
             VALUE,
             st.sampled_from(NASTY_TEXT).map(
                 lambda text: f"**{text}** [link]({text}) <b>{text}</b>"
@@ -1079,8 +1148,8 @@ def test_the_markdown_preview_survives_fuzzing(
     with isolated():
         response = post(learner_client, "/preview/markdown/", posted)
     assert response.status_code == 200
-    assert response.context["source"] == expected[:MAX_PREVIEW_CHARS]
-    assert response.context["too_long"] == (len(expected) > MAX_PREVIEW_CHARS)
+    assert response.context["source"] == expected[:MARKDOWN_MAX_CHARS]
+    assert response.context["too_long"] == (len(expected) > MARKDOWN_MAX_CHARS)
     body = response.content.decode()
     assert active_content(body) == [], body
     event("too long" if response.context["too_long"] else "rendered" if expected else "empty")
@@ -1104,7 +1173,7 @@ def signup_cases(draw: Callable[..., Any]) -> tuple[Data, bool]:
         "email": draw(NEW_EMAIL),
         "password1": password,
         "password2": password,
-        "display_name": draw(prose(DISPLAY_NAME_MAX)),
+        "display_name": draw(name_prose(DISPLAY_NAME_MAX)),
     }
     kind = draw(st.sampled_from(["valid", "valid", "taken", "hostile", "hostile"]))
     if kind == "valid":
@@ -1124,7 +1193,7 @@ def signup_must_refuse(data: Data) -> bool:
         or not (values["email"] or "").strip()
         or not values["password1"]
         or values["password1"] != values["password2"]
-        or not text_ok(values["display_name"], max_length=DISPLAY_NAME_MAX)
+        or not name_ok(values["display_name"])
     )
 
 
@@ -1212,7 +1281,7 @@ def test_the_sign_in_form_survives_fuzzing(
             assert "_auth_user_id" not in client.session
 
 
-# --- Admin actions with an intermediate form (core/admin/cohorts.py) -----------------------
+# --- Admin actions with an intermediate form (core/cohorts/admin.py) -----------------------
 
 COHORTS_URL = "/admin/core/cohort/"
 # The calendar's edges (year 1 at midnight cannot be turned into UTC), and dates that
@@ -1381,7 +1450,9 @@ def test_the_shift_deadlines_action_survives_fuzzing(
 ) -> None:
     if data.draw(st.booleans()):
         days = data.draw(st.integers(-MAX_SHIFT_DAYS, MAX_SHIFT_DAYS).filter(bool))
-        fields: Data = {"days": str(days)}
+        # Openings move too, and closing an open project is confirmed: every shift
+        # within the limits is then accepted (the refusals are tested in tests/cohorts/).
+        fields: Data = {"days": str(days), "move_openings": "on", "confirm_closing": "on"}
         if data.draw(st.booleans()):
             fields["only_open"] = "on"
         valid = True
@@ -1407,11 +1478,15 @@ def test_the_shift_deadlines_action_survives_fuzzing(
         event("shifted" if response.status_code == 302 else "refused")
         if response.status_code != 302:
             assert not valid, fields
-            assert "days" in form_errors(response), fields
+            # A shift due before its opening, or closing an open project, is refused too.
+            assert {"days", "confirm_closing"} & set(form_errors(response)), fields
             assert after == before
             return
         assert not refuse, fields
         assert [level for level, _ in messages_of(response)] == [message_levels.SUCCESS]
+        if "move_openings" not in fields:
+            assert after[0] == before[0]  # deadlines only: the opening stays
+            after, before = after[1:], before[1:]
         shifts = {new - old for new, old in zip(after, before, strict=True)}
         assert len(shifts) == 1  # every date moved by the same whole number of days
         (shift,) = shifts

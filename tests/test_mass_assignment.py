@@ -37,14 +37,19 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from core.cohorts.join_codes import join_code_create
+from core.disputes.services import dispute_claim, dispute_open
 from core.models import (
     Attempt,
     AuditEvent,
+    CheckRun,
     Cohort,
     Comment,
+    Dispute,
     EmailPreference,
     Extension,
     Iteration,
+    JoinCode,
     Membership,
     Notification,
     PeerAssignment,
@@ -55,20 +60,29 @@ from core.models import (
     ReviewRating,
     ReviewReport,
     ScoreExport,
+    ScoreOverride,
     User,
+    Verdict,
 )
-from core.services.reviews import claim_take
+from core.reviews.scoring import attempt_recompute_score
+from core.reviews.services import claim_take
+from tests.conftest import client_for
+from tests.disputes.conftest import decide
 from tests.factories import (
     PASSWORD,
+    CheckFileFactory,
+    CheckSuiteFactory,
     CohortFactory,
     IterationFactory,
     MembershipFactory,
     NotificationFactory,
     ProjectFactory,
     ProjectReleaseFactory,
+    ReviewFactory,
     UserFactory,
+    VerdictFactory,
 )
-from tests.views.test_peer_review import assign, peer_policy, peer_review, submit
+from tests.peer.test_peer_review import assign, peer_policy, peer_review, submit
 
 FAR_PAST = "2000-01-01T00:00:00+00:00"
 FAR_FUTURE = "2100-01-01T00:00:00+00:00"
@@ -632,6 +646,40 @@ def test_claim_next_takes_the_oldest_iteration_not_the_posted_one(
     changes.assert_only(created={"core.ReviewClaim": 1})
 
 
+def test_an_autosaved_draft_is_the_posters_and_decides_nothing(
+    mentor_client: Client,
+    mentor: User,
+    mo: User,
+    project: Project,
+    alice_iteration: Iteration,
+    bob_iteration: Iteration,
+) -> None:
+    claim_take(iteration=alice_iteration, reviewer=mentor)
+    other_task = ProjectFactory().tasks.create(number=0, title="Elsewhere")
+    data = verdict_data(project, "pass", "fail", "fail", decision="approved") | {
+        f"task_{other_task.pk}_passed": "pass",
+        "action": "submit",  # the autosave never submits, whatever it is sent
+        "reviewer": mo.pk,
+        "user": mo.pk,
+        "kind": "peer",
+        "iteration": bob_iteration.pk,
+        "submitted_at": FAR_PAST,
+        "created_at": FAR_PAST,
+        "confidence": "5",
+        **PRIVILEGES,
+    }
+    with db_changes() as changes:
+        response = mentor_client.post(f"/review/{alice_iteration.pk}/draft/", data)
+    assert response.status_code == 200
+    changes.assert_only(created={"core.Review": 1, "core.Verdict": 3})
+    review = changes.new(Review)
+    assert (review["iteration_id"], review["reviewer_id"]) == (alice_iteration.pk, mentor.pk)
+    assert (review["kind"], review["confidence"]) == (Review.Kind.MENTOR, None)
+    assert review["submitted_at"] is None  # a draft: nothing decided, nothing scored
+    verdicts = changes.created["core.Verdict"]
+    assert {row["task_id"] for row in verdicts} == set(project.tasks.values_list("pk", flat=True))
+
+
 def test_a_mentor_review_is_the_posters_and_the_score_is_computed(
     mentor_client: Client,
     mentor: User,
@@ -866,6 +914,97 @@ def test_an_export_is_of_the_cohort_of_the_url_requested_by_the_poster(
     assert export["expires_at"] == export["created_at"] + timedelta(hours=settings.EXPORT_TTL_HOURS)
 
 
+# --- Enrolment by CSV and invitations -----------------------------------------------------------
+
+ENROLMENT_CSV = "email,name,role\nnew@example.com,New Person,reviewer\n"
+
+
+def _enrolment_upload(client: Client, cohort: Cohort, extra: dict[str, object]) -> str:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("people.csv", ENROLMENT_CSV.encode(), content_type="text/csv")
+    response = client.post(f"/staff/cohorts/{cohort.slug}/enrol/", {"file": upload, **extra})
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html.split('name="rows" value="', 1)[1].split('"', 1)[0]
+
+
+def _hostile_enrolment(cohort: Cohort, outsider: User) -> dict[str, object]:
+    return {
+        **PRIVILEGES,
+        "cohort": cohort.pk,
+        "slug": cohort.slug,
+        "user": outsider.pk,
+        "email": outsider.email,
+        "password": "chosen-by-staff",
+    }
+
+
+def test_an_enrolment_preview_writes_nothing(
+    staff_client: Client, cohort: Cohort, outsider: User, elsewhere: ProjectRelease
+) -> None:
+    with db_changes() as changes:
+        _enrolment_upload(staff_client, cohort, _hostile_enrolment(elsewhere.cohort, outsider))
+    changes.assert_only()
+
+
+def test_an_enrolment_applies_the_signed_rows_to_the_cohort_of_the_url(
+    staff_client: Client, cohort: Cohort, outsider: User, elsewhere: ProjectRelease
+) -> None:
+    signed = _enrolment_upload(staff_client, cohort, {})
+    data = {"rows": signed, **_hostile_enrolment(elsewhere.cohort, outsider)}
+    with db_changes() as changes:
+        response = staff_client.post(f"/staff/cohorts/{cohort.slug}/enrol/apply/", data)
+    assert response.status_code == 200
+    changes.assert_only(created={"core.User": 1, "core.Membership": 1})
+    person = changes.new(User)
+    assert (person["email"], person["display_name"]) == ("new@example.com", "New Person")
+    assert (person["is_staff"], person["is_superuser"], person["is_active"]) == (False, False, True)
+    assert str(person["password"]).startswith("!")  # unusable: nobody typed one
+    membership = changes.new(Membership)
+    assert (membership["cohort_id"], membership["user_id"], membership["role"]) == (
+        cohort.pk,
+        person["id"],
+        "reviewer",
+    )
+
+
+def test_an_invitation_sets_only_the_invited_persons_password(
+    client: Client, outsider: User
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    from core.accounts.invitations import invitation_path
+
+    invited = User.objects.create(email="ivy@example.com", password=make_password(None))
+    data = {
+        **PRIVILEGES,
+        "new_password1": "a-long-and-new-passphrase",
+        "new_password2": "a-long-and-new-passphrase",
+        "email": outsider.email,
+        "display_name": "Not Ivy",
+        "user": outsider.pk,
+        "id": outsider.pk,
+        "last_login": FAR_PAST,
+    }
+    with db_changes() as changes:
+        response = client.post(invitation_path(invited), data)
+    assert response.status_code == 302
+    changes.assert_only(
+        created={"account.EmailAddress": 1},
+        updated={key(invited): {"password", "last_login"}},
+    )
+    address = changes.new(EmailAddress)
+    assert (address["user_id"], address["email"], address["verified"]) == (
+        invited.pk,
+        "ivy@example.com",
+        True,
+    )
+    invited.refresh_from_db()
+    assert invited.check_password("a-long-and-new-passphrase")
+    assert just_now(invited.last_login)
+
+
 # --- The admin ---------------------------------------------------------------------------------
 
 
@@ -905,6 +1044,47 @@ def test_the_release_action_releases_to_the_selected_cohort_only(
     assert (created["cohort_id"], created["project_id"]) == (cohort.pk, iterators.pk)
 
 
+def test_the_schedule_generator_releases_to_the_selected_cohort_only(
+    staff_client: Client, cohort: Cohort, release: ProjectRelease, elsewhere: ProjectRelease
+) -> None:
+    iterators = ProjectFactory(module=release.project.module, title="Python Iterators")
+    start = timezone.localdate(timezone=cohort.tz) + timedelta(days=7)
+    data = {
+        "action": "release_schedule_action",
+        "_selected_action": [cohort.pk],
+        "apply": "1",
+        "module": release.project.module_id,
+        "start": f"{start:%Y-%m-%d}",
+        "opens_time": "09:00",
+        "deadline_time": "23:59",
+        "project_days": "7",
+        "gap_days": "0",
+        "first_deadline_days": "6",
+        "second_deadline_days": "13",
+        "first_multiplier": "1.00",
+        "second_multiplier": "0.65",
+        "late_multiplier": "0.50",
+        # Hostile: another cohort, its release and the open one to overwrite, dates to set.
+        "cohort": elsewhere.cohort_id,
+        "id": elsewhere.pk,
+        "pk": release.pk,
+        "release": release.pk,
+        "project": release.project_id,
+        "opens_at": FAR_PAST,
+        "first_deadline": FAR_PAST,
+    }
+    url = reverse("admin:core_cohort_changelist")
+    preview = staff_client.post(url, data)
+    assert preview.status_code == 200
+    data |= {"previewed": preview.context["previewed"], "confirm": "Release"}
+    with db_changes() as changes:
+        response = staff_client.post(url, data)
+    assert response.status_code == 302
+    changes.assert_only(created={"core.ProjectRelease": 1})  # the open release is kept
+    created = changes.new(ProjectRelease)
+    assert (created["cohort_id"], created["project_id"]) == (cohort.pk, iterators.pk)
+
+
 def test_the_shift_action_moves_only_the_selected_cohort(
     staff_client: Client, cohort: Cohort, release: ProjectRelease, elsewhere: ProjectRelease
 ) -> None:
@@ -924,7 +1104,7 @@ def test_the_shift_action_moves_only_the_selected_cohort(
     with db_changes() as changes:
         response = staff_client.post(reverse("admin:core_cohort_changelist"), data)
     assert response.status_code == 302
-    changes.assert_only(updated={key(release): {"opens_at", "first_deadline", "second_deadline"}})
+    changes.assert_only(updated={key(release): {"first_deadline", "second_deadline"}})
     moved = ProjectRelease.objects.get(pk=release.pk)
     assert moved.first_deadline == release.first_deadline + timedelta(days=7)
 
@@ -983,9 +1163,315 @@ def test_resolving_a_report_in_the_admin_keeps_who_reported_what(
     assert just_now(report.resolved_at)
 
 
+def test_a_check_request_is_the_posters_own_whatever_it_names(
+    learner_client: Client,
+    learner: User,
+    project: Project,
+    release: ProjectRelease,
+    bob_iteration: Iteration,
+    elsewhere: ProjectRelease,
+) -> None:
+    suite = CheckSuiteFactory(task=project.tasks.get(number=0))
+    CheckFileFactory(suite=suite)
+    data = {
+        "source": "repository",
+        "repo_url": REPO,
+        "commit_sha": SHA,
+        # Hostile: someone else's iteration, another release, the run's bookkeeping.
+        "learner": bob_iteration.attempt.learner_id,
+        "user": bob_iteration.attempt.learner_id,
+        "requested_by": bob_iteration.attempt.learner_id,
+        "release": elsewhere.pk,
+        "iteration": bob_iteration.pk,
+        "trigger": "rerun",
+        "status": "passed",
+        "tries": "5",
+        "stamp": "99",
+        "worker": "evil:1",
+        "error": "",
+        "started_at": FAR_PAST,
+        "finished_at": FAR_PAST,
+        "suite_versions": "{}",
+        **PRIVILEGES,
+    }
+    with db_changes() as changes:
+        response = learner_client.post(f"/projects/{project.slug}/checks/", data)
+    assert response.status_code == 302
+    changes.assert_only(created={"core.CheckRun": 1})
+    run = changes.new(CheckRun)
+    assert (run["learner_id"], run["requested_by_id"]) == (learner.pk, learner.pk)
+    assert (run["release_id"], run["iteration_id"]) == (release.pk, None)
+    assert (run["trigger"], run["status"], run["tries"]) == ("learner", "queued", 0)
+    assert (run["repo_url"], run["commit_sha"]) == (REPO, SHA)
+
+
+# --- Staff overrides -----------------------------------------------------------------------------
+
+
+def test_a_staff_verdict_is_on_the_attempt_of_the_url_set_by_the_poster(
+    staff_client: Client,
+    staff: User,
+    mentor: User,
+    bob: User,
+    project: Project,
+    alice_iteration: Iteration,
+    bob_iteration: Iteration,
+) -> None:
+    """Staff pass task 1 of alice's attempt: the override is alice's, by staff, standing."""
+    review = ReviewFactory(iteration=alice_iteration, reviewer=mentor, decision="changes_requested")
+    tasks = list(project.tasks.order_by("number"))
+    for task in tasks:
+        VerdictFactory(review=review, task=task, passed=task.number == 0)
+    attempt = alice_iteration.attempt
+    attempt_recompute_score(attempt=attempt)
+    data = {
+        "action": "verdict",
+        "verdict-task": tasks[1].pk,
+        "verdict-passed": "pass",
+        "verdict-reason": "The checker was wrong.",
+        # Hostile: another attempt, another author, the override's bookkeeping.
+        "attempt": bob_iteration.attempt_id,
+        "verdict-attempt": bob_iteration.attempt_id,
+        "created_by": bob.pk,
+        "verdict-created_by": bob.pk,
+        "created_at": FAR_PAST,
+        "cleared_at": FAR_PAST,
+        "cleared_by": bob.pk,
+        "kind": "score",
+        "verdict-score": "200",
+        "id": "1",
+        **PRIVILEGES,
+    }
+    with db_changes() as changes:
+        response = staff_client.post(f"/attempts/{attempt.pk}/adjust/", data)
+    assert response.status_code == 302
+    changes.assert_only(created={"core.ScoreOverride": 1}, updated={key(attempt): {"score"}})
+    override = changes.new(ScoreOverride)
+    assert (override["attempt_id"], override["created_by_id"]) == (attempt.pk, staff.pk)
+    assert (override["kind"], override["task_id"], override["passed"]) == (
+        "verdict",
+        tasks[1].pk,
+        True,
+    )
+    assert (override["score"], override["cleared_at"], override["cleared_by_id"]) == (
+        None,
+        None,
+        None,
+    )
+    assert just_now(override["created_at"])
+
+
 # --- Every form is covered ---------------------------------------------------------------------
 
 # Each URL of core/urls.py that takes a POST, with the test above that posts to it.
+
+
+# --- Disputes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failed_verdicts(alice_iteration: Iteration, mentor: User) -> list[Verdict]:
+    """Mia decided Alice's iteration, failing tasks 1 and 2."""
+    review = decide(alice_iteration, mentor)
+    return list(review.verdicts.filter(passed=False).order_by("task__number"))
+
+
+def dispute_hostiles(other: Iteration, someone: User) -> dict[str, object]:
+    return {
+        "attempt": other.attempt_id,
+        "learner": someone.pk,
+        "assigned_to": someone.pk,
+        "verdict_author": someone.pk,
+        "claimed_by": someone.pk,
+        "resolved_by": someone.pk,
+        "status": "overturned",
+        "was_passed": "true",
+        "created_at": FAR_PAST,
+        "resolved_at": FAR_PAST,
+        "claim_expires_at": FAR_FUTURE,
+        "score": "200",
+        **PRIVILEGES,
+    }
+
+
+def test_a_dispute_is_the_posters_on_their_attempt_and_routed_by_the_server(
+    learner_client: Client,
+    learner: User,
+    mentor: User,
+    mo: User,
+    bob: User,
+    bob_iteration: Iteration,
+    failed_verdicts: list[Verdict],
+) -> None:
+    verdict = failed_verdicts[0]
+    attempt = verdict.review.iteration.attempt
+    with db_changes() as changes:
+        response = learner_client.post(
+            f"/attempts/{attempt.pk}/dispute/",
+            # The hostile fields first: PRIVILEGES names a "verdict" and an "outcome" too.
+            {
+                **dispute_hostiles(bob_iteration, bob),
+                "verdict": verdict.pk,
+                "reason": "It is lazy.",
+            },
+        )
+    assert response.status_code == 302
+    changes.assert_only(created={"core.Dispute": 1})
+    dispute = changes.new(Dispute)
+    assert (dispute["attempt_id"], dispute["learner_id"]) == (attempt.pk, learner.pk)
+    assert (dispute["verdict_id"], dispute["verdict_author_id"]) == (verdict.pk, mentor.pk)
+    assert dispute["assigned_to_id"] == mo.pk
+    assert (dispute["status"], dispute["was_passed"]) == ("open", False)
+    assert dispute["claimed_by_id"] is None and dispute["resolved_by_id"] is None
+    assert just_now(dispute["created_at"])
+
+
+def test_a_dispute_claim_is_the_posters_for_the_usual_minutes(
+    learner: User, mo: User, bob: User, bob_iteration: Iteration, failed_verdicts: list[Verdict]
+) -> None:
+    dispute = dispute_open(learner=learner, verdict=failed_verdicts[0], reason="It is lazy.")
+    client = client_for(mo)
+    with db_changes() as changes:
+        response = client.post(
+            f"/disputes/{dispute.pk}/claim/", dispute_hostiles(bob_iteration, bob)
+        )
+    assert response.status_code == 302
+    changes.assert_only(
+        updated={key(dispute): {"claimed_by_id", "claim_expires_at"}},
+    )
+    dispute.refresh_from_db()
+    assert dispute.claimed_by == mo
+    assert dispute.claim_expires_at is not None and just_now(
+        dispute.claim_expires_at - timedelta(minutes=settings.CLAIM_MINUTES)
+    )
+
+
+def test_a_dispute_outcome_is_the_posters_and_the_score_the_servers(
+    learner: User, mo: User, bob: User, bob_iteration: Iteration, failed_verdicts: list[Verdict]
+) -> None:
+    verdict = failed_verdicts[0]
+    dispute = dispute_open(learner=learner, verdict=verdict, reason="It is lazy.")
+    dispute_claim(dispute=dispute, user=mo)
+    attempt = Attempt.objects.get(pk=dispute.attempt_id)
+    assert attempt.score == Decimal("50.00")
+    client = client_for(mo)
+    with db_changes() as changes:
+        response = client.post(
+            f"/disputes/{dispute.pk}/resolve/",
+            {
+                **dispute_hostiles(bob_iteration, bob),
+                "outcome": "overturned",
+                "comment": "Right, it is lazy.",
+            },
+        )
+    assert response.status_code == 302
+    changes.assert_only(
+        updated={
+            key(dispute): {
+                "status",
+                "outcome_comment",
+                "resolved_by_id",
+                "resolved_at",
+                "claim_expires_at",
+            },
+            key(verdict): {"passed"},
+            key(attempt): {"score"},
+        },
+    )
+    dispute.refresh_from_db()
+    attempt.refresh_from_db()
+    assert (dispute.status, dispute.resolved_by) == ("overturned", mo)
+    assert just_now(dispute.resolved_at)
+    assert attempt.score == Decimal("100.00")  # tasks 0 and 1 pass: M = 100%, A = 0%
+
+
+# --- Joining a cohort with a code ------------------------------------------------------------
+
+
+def hostile_join_fields(bob: User, elsewhere: ProjectRelease) -> dict[str, object]:
+    """Who joins, where, as what, and the code's own bookkeeping: none of it is a field."""
+    return {
+        **PRIVILEGES,
+        "user": bob.pk,
+        "cohort": elsewhere.cohort_id,
+        "uses": "0",
+        "max_uses": "999",
+        "expires_at": FAR_FUTURE,
+        "revoked_at": "",
+        "created_at": FAR_PAST,
+    }
+
+
+def test_a_join_code_makes_the_poster_a_learner_of_the_codes_cohort(
+    outsider_client: Client,
+    outsider: User,
+    bob: User,
+    cohort: Cohort,
+    elsewhere: ProjectRelease,
+    via: dict[str, str],
+) -> None:
+    new = join_code_create(cohort=cohort, max_uses=3)
+    data = {"code": new.code, **hostile_join_fields(bob, elsewhere)}
+    with db_changes() as changes:
+        response = outsider_client.post(reverse("join"), data, **via)
+    assert response.status_code == status_for(via)
+    changes.assert_only(created={"core.Membership": 1}, updated={key(new.join_code): {"uses"}})
+    membership = changes.new(Membership)
+    assert (membership["user_id"], membership["cohort_id"], membership["role"]) == (
+        outsider.pk,
+        cohort.pk,
+        "learner",
+    )
+    new.join_code.refresh_from_db()
+    assert (new.join_code.uses, new.join_code.max_uses) == (1, 3)
+
+
+def test_a_join_link_makes_the_poster_a_learner_of_its_cohort(
+    outsider_client: Client,
+    outsider: User,
+    bob: User,
+    cohort: Cohort,
+    elsewhere: ProjectRelease,
+) -> None:
+    new = join_code_create(cohort=cohort, max_uses=3)
+    data = {"code": "another-code", **hostile_join_fields(bob, elsewhere)}
+    with db_changes() as changes:
+        response = outsider_client.post(reverse("join_link", args=[new.code]), data)
+    assert response.status_code == 302
+    changes.assert_only(created={"core.Membership": 1}, updated={key(new.join_code): {"uses"}})
+    membership = changes.new(Membership)
+    assert (membership["user_id"], membership["cohort_id"], membership["role"]) == (
+        outsider.pk,
+        cohort.pk,
+        "learner",
+    )
+
+
+def test_a_join_code_added_in_the_admin_gets_its_secret_from_the_server(
+    staff_client: Client, staff: User, mentor: User, cohort: Cohort
+) -> None:
+    data = {
+        "cohort": cohort.pk,
+        **admin_datetime("expires_at", timezone.now() + timedelta(days=3), cohort),
+        "max_uses": "20",
+        "digest": "0" * 64,
+        "hint": "AAAAA",
+        "uses": "19",
+        "created_by": mentor.pk,
+        "created_at": FAR_PAST,
+        "revoked_at": FAR_PAST,
+        "_save": "Save",
+    }
+    with db_changes() as changes:
+        response = staff_client.post(reverse("admin:core_joincode_add"), data)
+    assert response.status_code == 302
+    changes.assert_only(created={"core.JoinCode": 1})
+    row = changes.new(JoinCode)
+    assert row["digest"] != "0" * 64 and row["hint"] != "AAAAA"
+    assert (row["uses"], row["max_uses"], row["created_by_id"]) == (0, 20, staff.pk)
+    assert row["revoked_at"] is None and just_now(row["created_at"])
+
+
 FORMS = {
     "project_submit": test_a_submission_is_the_posters_next_iteration_whatever_it_names,
     "project_submit_validate": test_the_live_field_check_writes_nothing,
@@ -1001,11 +1487,22 @@ FORMS = {
     "review_release": test_releasing_a_claim_releases_only_the_posters,
     "review_claim_next": test_claim_next_takes_the_oldest_iteration_not_the_posted_one,
     "review_detail": test_a_mentor_review_is_the_posters_and_the_score_is_computed,
+    "review_draft": test_an_autosaved_draft_is_the_posters_and_decides_nothing,
     "peer_next": test_peer_next_assigns_the_oldest_iteration_to_the_poster,
     "peer_review": test_a_peer_review_is_the_posters_and_decides_nothing_alone,
     "review_rate": test_a_rating_is_the_posters_on_the_review_of_the_url,
     "review_report": test_a_report_is_the_posters_open_report_on_the_review_of_the_url,
     "staff_export_start": test_an_export_is_of_the_cohort_of_the_url_requested_by_the_poster,
+    "cohort_enrol": test_an_enrolment_preview_writes_nothing,
+    "cohort_enrol_apply": test_an_enrolment_applies_the_signed_rows_to_the_cohort_of_the_url,
+    "invitation_accept": test_an_invitation_sets_only_the_invited_persons_password,
+    "project_checks": test_a_check_request_is_the_posters_own_whatever_it_names,
+    "attempt_adjust": test_a_staff_verdict_is_on_the_attempt_of_the_url_set_by_the_poster,
+    "dispute_new": test_a_dispute_is_the_posters_on_their_attempt_and_routed_by_the_server,
+    "dispute_claim": test_a_dispute_claim_is_the_posters_for_the_usual_minutes,
+    "dispute_resolve": test_a_dispute_outcome_is_the_posters_and_the_score_the_servers,
+    "join": test_a_join_code_makes_the_poster_a_learner_of_the_codes_cohort,
+    "join_link": test_a_join_link_makes_the_poster_a_learner_of_its_cohort,
 }
 # The rest only read (GET/HEAD; their POST is refused with 405, see the authorization matrix).
 READ_ONLY = {
@@ -1021,13 +1518,19 @@ READ_ONLY = {
     "review_queue",
     "attachment_download",
     "attempt_detail",
+    "attempt_whatif",
     "peer_dashboard",
     "healthz",
     "staff_sla",
     "staff_reviewers",
     "staff_cohort_health",
+    "staff_cohorts",
     "staff_export_status",
     "staff_export_download",
+    "check_run",
+    "review_checks",
+    "staff_checks",
+    "dispute_detail",
 }
 
 

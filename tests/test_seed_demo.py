@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -13,15 +14,27 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.db.models import F, Model
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from core.demo.curriculum import PROGRAM
+from core.checks import sandbox
+from core.cohorts.join_codes import code_digest
+from core.demo.checks import DEMO_CHECKS
+from core.demo.program import demo_program
 from core.models import (
     Attempt,
+    CheckCase,
+    CheckCaseResult,
+    CheckFile,
+    CheckRun,
+    CheckSuite,
+    CheckTaskResult,
     Cohort,
     Comment,
+    Dispute,
     Extension,
     Iteration,
+    JoinCode,
     Membership,
     Module,
     Notification,
@@ -38,8 +51,8 @@ from core.models import (
     User,
     Verdict,
 )
-from core.services.reviews import iteration_submit
-from core.services.scoring import attempt_receipts, best_receipt
+from core.reviews.scoring import attempt_receipts, best_receipt
+from core.reviews.services import checks_bot, iteration_checks_decide, iteration_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +80,14 @@ TABLES: list[type[Model]] = [
     PeerAssignment,
     ReviewRating,
     ReviewReport,
+    CheckSuite,
+    CheckFile,
+    CheckCase,
+    CheckRun,
+    CheckTaskResult,
+    CheckCaseResult,
+    Dispute,
+    JoinCode,
 ]
 DEMO_ACCOUNTS = [
     "learner@example.com",
@@ -99,6 +120,16 @@ def test_it_changes_nothing_when_run_again() -> None:
     out = seed()
     assert snapshot() == before
     assert "Created: nothing (already up to date)." in out
+
+
+def test_it_makes_one_active_join_code_and_says_it_once() -> None:
+    first = seed()
+    [code] = re.findall(r"Join code for ProDev Backend · Cohort 7: ([0-9A-Z-]{23}) ", first)
+    join_code = JoinCode.objects.get()
+    assert join_code.digest == code_digest(code)
+    assert join_code.state() == JoinCode.State.ACTIVE
+    assert f"/join/{code}/" in first
+    assert "Join code" not in seed()  # a rerun keeps it, and cannot show it again
 
 
 def test_it_changes_nothing_when_run_again_weeks_later() -> None:
@@ -150,12 +181,12 @@ def test_it_loads_projects_with_their_tasks_resources_and_prerequisites(cohort: 
             assert numbers == list(range(len(numbers)))
             assert project.resources.exists(), project
 
-    data = PROGRAM["modules"][0]["projects"][1]
-    project = Project.objects.get(slug=data["slug"])
-    assert sorted(p.slug for p in project.prerequisites.all()) == sorted(data["prerequisites"])
+    data = demo_program().modules[0].projects[1]
+    project = Project.objects.get(slug=data.slug)
+    assert sorted(p.slug for p in project.prerequisites.all()) == sorted(data.prerequisites)
     first_task = project.tasks.get(number=0)
-    assert first_task.title == data["tasks"][0]["title"]
-    assert first_task.files == data["tasks"][0]["files"]
+    assert first_task.title == data.tasks[0].title
+    assert first_task.files == data.tasks[0].files
 
 
 def test_it_puts_the_cohort_releases_around_today(cohort: Cohort) -> None:
@@ -371,3 +402,207 @@ def test_the_demo_pages_show_the_work(cohort: Cohort, client: Client) -> None:
     queue = client.get("/review/").content.decode()
     assert "resubmission" in queue
     assert "Yours" in queue  # the live demo claim
+
+
+def test_staff_have_a_dispute_to_decide_and_the_learner_a_verdict_to_contest(
+    cohort: Cohort, client: Client
+) -> None:
+    """core/demo/disputes.py: a classmate's open dispute of the demo mentor's verdict goes
+    to staff (the only mentor gave it); the demo learner may contest one of their own."""
+    dispute = Dispute.objects.get(cohort=cohort)
+    assert dispute.is_open and dispute.assigned_to is None
+    assert dispute.verdict_author.email == "mentor@example.com"
+    assert dispute.learner.email != LEARNER
+    client.login(email="staff@example.com", password="prodev-demo")
+    assert 'class="queue-dispute' in client.get("/review/").content.decode()
+    client.login(email=LEARNER, password="prodev-demo")
+    pages = [
+        client.get(a.get_absolute_url()).content.decode()
+        for a in Attempt.objects.filter(learner__email=LEARNER)
+    ]
+    assert any("Contest a verdict" in page for page in pages)
+
+
+# --- Demo checks (core/demo/checks.py, core/demo/check_runs.py) ------------------------------
+
+LEARNER = "learner@example.com"
+
+
+def test_four_projects_have_suites_on_every_task_with_hidden_cases(cohort: Cohort) -> None:
+    projects = Project.objects.filter(tasks__check_suite__isnull=False).distinct()
+    assert projects.count() >= 4
+    for project in projects:
+        tasks = list(project.tasks.select_related("check_suite"))
+        assert all(hasattr(task, "check_suite") for task in tasks), project
+        for task in tasks:
+            suite = task.check_suite
+            cases = list(suite.cases.all())
+            assert 3 <= len(cases) <= 8, task
+            assert all(case.label for case in cases), task
+            assert suite.files.filter(kind=CheckFile.Kind.TEST).exists(), task
+            assert suite.wall_seconds <= 60 and suite.memory_mb <= 512, task
+    hidden = CheckCase.objects.filter(hidden=True)
+    assert hidden.values("suite__task__project").distinct().count() == projects.count()
+    # One project graded by checks alone, one by checks then a mentor, the rest by mentors.
+    gradings = {p.slug: set(p.tasks.values_list("grading", flat=True)) for p in projects}
+    assert sorted(map(sorted, gradings.values())) == sorted(
+        [["checks"], ["checks_mentor"], *[["mentor"]] * (len(gradings) - 2)]
+    )
+    assert not Task.objects.exclude(project__in=projects).exclude(grading="mentor").exists()
+    assert {p.module.slug for p in projects} >= {"python", "rest-apis"}  # plain Python and DRF
+
+
+def test_the_demo_learner_sees_runs_in_every_state(cohort: Cohort) -> None:
+    learner = User.objects.get(email=LEARNER)
+    runs = CheckRun.objects.filter(learner=learner)
+    requested = runs.filter(trigger="learner", iteration=None)
+    submitted = runs.filter(trigger="submission", iteration__isnull=False)
+    # One "Check my code" per project page: the card shows the latest.
+    assert requested.values("release").distinct().count() == requested.count() >= 3
+    assert {run.status for run in runs} >= {"passed", "failed", "errored", "queued"}
+    assert {run.status for run in requested} >= {"failed", "queued"}
+    assert submitted.filter(status="passed").exists() and submitted.filter(status="failed")
+    # Timed out: the reason says so, and the cases it never reached are marked.
+    timed_out = CheckTaskResult.objects.get(run__in=requested, outcome="timeout")
+    assert timed_out.reason == "Stopped after 20 seconds, the time limit."
+    assert timed_out.cases.filter(outcome="timeout").exists()
+    # Failed: a visible failure with its output, and a hidden case failing without one.
+    failed = CheckCaseResult.objects.filter(task_result__run__in=requested, outcome="failed")
+    assert failed.filter(hidden=False).exclude(output="").exists()
+    assert failed.filter(hidden=True).exists()
+    assert not failed.filter(hidden=True).exclude(output="").exists()
+    # Errored: nothing checked, and the learner reads why.
+    errored = runs.get(status="errored")
+    assert errored.error and not errored.task_results.exists()
+    assert not runs.filter(status="queued").exclude(started_at=None).exists()
+
+
+def test_the_demo_mentor_sees_submissions_checks_in_every_state(cohort: Cohort) -> None:
+    mentor = User.objects.get(email="mentor@example.com")
+    runs = CheckRun.objects.visible_to(mentor).filter(trigger="submission")
+    assert {run.status for run in runs} == {"passed", "failed", "errored", "queued"}
+    assert CheckTaskResult.objects.filter(run__in=runs, outcome="timeout").exists()
+    for run in runs.select_related("iteration"):
+        assert run.requested_at == run.iteration.submitted_at, run
+        assert run.repo_url == run.iteration.repo_url and run.commit_sha == run.iteration.commit_sha
+        if run.is_finished:
+            assert run.requested_at < run.started_at < run.finished_at < timezone.now(), run
+    # The queued one is a fresh submission to the project graded by checks alone.
+    queued = runs.get(status="queued")
+    assert queued.iteration.status == Iteration.Status.CHECKING
+    assert queued.iteration.attempt.score is None
+
+
+def test_the_checks_decide_the_project_graded_by_checks_alone(cohort: Cohort) -> None:
+    decided = Review.objects.filter(kind=Review.Kind.CHECKS).select_related("iteration__attempt")
+    assert decided.count() >= 3
+    assert Review.objects.filter(
+        kind=Review.Kind.CHECKS, iteration__attempt__learner__email=LEARNER
+    ).exists()
+    scores = set()
+    for review in decided:
+        run = CheckRun.objects.get(iteration=review.iteration, status__in=CheckRun.FINISHED)
+        results = {r.task_id: r.passed for r in run.task_results.all()}
+        assert review.reviewer == checks_bot() and review.submitted_at == run.finished_at
+        assert {v.task_id: v.passed for v in review.verdicts.all()} == results
+        assert set(review.verdicts.values_list("source", flat=True)) == {"checks"}
+        attempt = review.iteration.attempt
+        assert attempt.score == best_receipt(attempt_receipts(attempt)).score
+        assert not attempt.iterations.filter(reviews__kind=Review.Kind.MENTOR).exists()
+        scores.add(attempt.score)
+    assert len(scores) >= 3
+
+
+def test_the_checks_decisions_are_the_services(cohort: Cohort) -> None:
+    """Each decision the demo wrote is the one iteration_checks_decide makes from its run."""
+    for review in Review.objects.filter(kind=Review.Kind.CHECKS).select_related(
+        "iteration__attempt"
+    ):
+        iteration, attempt = review.iteration, review.iteration.attempt
+        seeded = (review.decision, attempt.status, attempt.score, verdicts_of(review))
+        run = CheckRun.objects.get(iteration=iteration, status__in=CheckRun.FINISHED)
+        review.verdicts.all().delete()
+        review.delete()
+        Iteration.objects.filter(pk=iteration.pk).update(status=Iteration.Status.CHECKING)
+
+        iteration_checks_decide(run=run, results=list(run.task_results.all()))
+
+        again = Review.objects.get(iteration=iteration, kind=Review.Kind.CHECKS)
+        attempt.refresh_from_db()
+        assert (again.decision, attempt.status, attempt.score, verdicts_of(again)) == seeded
+
+
+def verdicts_of(review: Review) -> list[tuple[int, bool | None, str, bool | None]]:
+    return list(
+        review.verdicts.order_by("task__number").values_list(
+            "task__number", "passed", "source", "checks_passed"
+        )
+    )
+
+
+def test_mentors_verdicts_keep_what_the_checks_said(cohort: Cohort) -> None:
+    beside = Verdict.objects.filter(
+        review__kind=Review.Kind.MENTOR, task__check_suite__isnull=False
+    )
+    checked = beside.exclude(checks_passed=None)
+    assert checked.exists()
+    # Where the checks ran, the verdict records their outcome; none ran: nothing recorded.
+    for verdict in checked.select_related("review__iteration", "task"):
+        run = CheckRun.objects.get(iteration=verdict.review.iteration)
+        assert run.task_results.get(task=verdict.task).passed == verdict.checks_passed
+    assert beside.filter(review__iteration__check_runs__status="errored", checks_passed=None)
+    # Checks then mentor: a verdict against the checks carries the mentor's reason.
+    prefilled = checked.filter(task__grading="checks_mentor")
+    overridden = prefilled.exclude(passed=F("checks_passed"))
+    assert overridden.exists()
+    assert not overridden.filter(override_reason="").exists()
+    assert not prefilled.filter(passed=F("checks_passed")).exclude(override_reason="").exists()
+
+
+def test_the_project_pages_show_the_learners_latest_check(cohort: Cohort, client: Client) -> None:
+    client.login(email=LEARNER, password="prodev-demo")
+    statuses = {"failed": "Some checks fail", "queued": "Queued"}
+    shown = set()
+    for run in CheckRun.objects.filter(learner__email=LEARNER, trigger="learner"):
+        page = client.get(run.release.project.get_absolute_url()).content.decode()
+        assert "Check your code" in page
+        assert f'id="check-run-{run.pk}"' in page
+        if run.status in statuses:
+            assert statuses[run.status] in page
+            shown.add(run.status)
+        if run.task_results.filter(outcome="timeout").exists():
+            assert "Stopped after 20 seconds, the time limit." in page
+            shown.add("timeout")
+    assert shown == {"failed", "queued", "timeout"}
+
+    client.login(email="mentor@example.com", password="prodev-demo")
+    for run in CheckRun.objects.filter(trigger="submission"):
+        assert client.get(reverse("check_run", args=[run.pk])).status_code == 200
+
+
+def test_the_demo_runs_no_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make run works without bubblewrap: every demo result is recorded, nothing runs."""
+
+    def no_sandbox(**kwargs: Any) -> None:
+        raise AssertionError("the demo ran code in the sandbox")
+
+    monkeypatch.setattr(sandbox, "_run", no_sandbox)
+    seed()
+    assert CheckRun.objects.exists()
+    assert CheckSuite.objects.count() == sum(len(p.tasks) for p in DEMO_CHECKS.values())
+
+
+def test_an_edited_suite_is_put_back_and_its_version_moves(cohort: Cohort) -> None:
+    suite = CheckSuite.objects.filter(task__project__slug="python-generators").first()
+    test_file = suite.files.get(path__startswith="test_")
+    original = test_file.content
+    CheckFile.objects.filter(pk=test_file.pk).update(content="def test_nothing():\n    pass\n")
+    CheckCase.objects.create(suite=suite, name="test_nothing")
+
+    seed()
+
+    suite.refresh_from_db()
+    assert suite.version == 2  # runs before it say they ran another version
+    assert suite.files.get(pk=test_file.pk).content == original
+    assert not suite.cases.filter(name="test_nothing").exists()
+    assert CheckSuite.objects.exclude(pk=suite.pk).filter(version__gt=1).count() == 0

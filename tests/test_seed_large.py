@@ -26,7 +26,7 @@ from core.models import (
     Task,
     Verdict,
 )
-from core.services.scoring import attempt_receipts, best_receipt
+from core.reviews.scoring import attempt_receipts, best_receipt
 from tests.factories import AttemptFactory
 
 pytestmark = pytest.mark.django_db

@@ -40,6 +40,7 @@ def test_it_passes_the_deploy_check_with_production_settings() -> None:
         ("TASKS_BACKEND", "celery"),
         ("TRUSTED_PROXY_COUNT", "two"),
         ("EMAIL_PORT", "smtp"),
+        ("MARKDOWN_MAX_CHARS", "0"),
     ],
 )
 def test_it_refuses_a_bad_value_naming_the_variable(variable: str, value: str) -> None:

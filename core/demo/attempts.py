@@ -11,6 +11,11 @@ Rows are written directly with timestamps in the past (the services stamp
 so each stored score equals a from-scratch recompute. Signals are not sent: a
 demo must not email anyone.
 
+On projects with checks (core/demo/checks.py) each iteration also gets the run its
+submission queued, with the results its plan scripts (core/demo/check_runs.py): a
+project graded by checks alone is decided by them (no mentor involved), and a
+mentor's verdicts record what the checks said beside them.
+
 Idempotent per person: someone who already has an attempt in the cohort gets
 nothing new, so running the seed again (even weeks later, when other projects
 are current) changes nothing. Claims expire; an expired demo claim is left to
@@ -28,8 +33,25 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.text import slugify
 
+from core.checks.selectors import graded_by_checks_only
+from core.demo.check_runs import (
+    ALL_PASS,
+    DECORATORS_EXIT_STACK_LEAKS,
+    DECORATORS_FIRST_TRY,
+    GENERATORS_NO_ADVANCED,
+    GENERATORS_STATS_KEEP_VALUES,
+    NOT_FETCHED,
+    QUEUED,
+    RunScript,
+    checks_said,
+    decide_by_checks,
+    override_reason,
+    record_run,
+)
 from core.models import (
     Attempt,
+    CheckRun,
+    CheckSuite,
     Cohort,
     Comment,
     Iteration,
@@ -42,7 +64,7 @@ from core.models import (
     User,
     Verdict,
 )
-from core.services.scoring import attempt_recompute_score
+from core.reviews.scoring import attempt_recompute_score
 
 LEARNER = "learner@example.com"
 MENTOR = "mentor@example.com"
@@ -50,6 +72,7 @@ MENTOR = "mentor@example.com"
 Decision = Review.Decision
 TaskPicker = Callable[[list[Task]], list[Task]]
 
+MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # Demo notifications newer than this are unread, as if nobody had looked yet.
@@ -118,6 +141,9 @@ ADVANCED_FAIL_COMMENT = (
     "find the hot spot, and try again in your next iteration."
 )
 NOT_CLAIMED_COMMENT = "Not attempted yet. It is optional, and it is where the extra points are."
+# A mentor's verdict that differs from the checks' carries a reason; the scripted ones
+# (core/demo/check_runs.py OVERRIDES) say what the mentor saw.
+OVERRIDE_REASON = "I ran it by hand: it behaves differently from what the checks saw."
 MISSING_COMMENT = "`{file}` is not in `{directory}`, so I could not check this one."
 
 FEEDBACK_APPROVED = (
@@ -197,10 +223,12 @@ def after_second(offset: timedelta) -> When:
 
 @dataclass(frozen=True)
 class Submission:
-    """One iteration; ``outcome`` None means it still waits for a review."""
+    """One iteration; ``outcome`` None means it still waits for a review. ``checks``: what
+    its checks found, on a project with checks (None: no run recorded)."""
 
     when: When
     outcome: Outcome | None = None
+    checks: RunScript | None = None
 
 
 @dataclass(frozen=True)
@@ -243,17 +271,24 @@ DISCUSSION = (
 
 PLANS = [
     # The demo learner: approved (an advanced task passed), approved on a second try,
-    # late, changes requested with a discussion, and waiting since yesterday.
-    Plan(LEARNER, "past:0", (Submission(before_first(2 * DAY), APPROVED),)),
+    # late, changes requested with a discussion, and waiting since yesterday. On the
+    # first three projects, which have checks: decided by the checks (an advanced task
+    # failing), failed then passed (the mentor overriding the checks once), and a
+    # repository the checks could not fetch.
+    Plan(
+        LEARNER,
+        "past:0",
+        (Submission(before_first(2 * DAY), APPROVED, checks=GENERATORS_STATS_KEEP_VALUES),),
+    ),
     Plan(
         LEARNER,
         "past:1",
         (
-            Submission(before_first(3 * DAY), CHANGES),
-            Submission(after_first(DAY + 5 * HOUR), PERFECT),
+            Submission(before_first(3 * DAY), CHANGES, checks=DECORATORS_FIRST_TRY),
+            Submission(after_first(DAY + 5 * HOUR), PERFECT, checks=ALL_PASS),
         ),
     ),
-    Plan(LEARNER, "past:-1", (Submission(after_second(DAY), LATE),)),
+    Plan(LEARNER, "past:-1", (Submission(after_second(DAY), LATE, checks=NOT_FETCHED),)),
     Plan(LEARNER, "racing:0", (Submission(ago(3 * DAY), CHANGES),), thread=DISCUSSION),
     Plan(LEARNER, "racing:-1", (Submission(ago(DAY + 2 * HOUR)),)),
     # Classmates: the mentor's queue (one iteration claimed, one a resubmission)...
@@ -269,12 +304,27 @@ PLANS = [
         ),
     ),
     Plan("grace@example.com", "between:-1", (Submission(ago(5 * HOUR)),)),
-    # ...and their scores, from 50% to 200%.
-    Plan("guido@example.com", "past:0", (Submission(before_first(4 * DAY), PERFECT),)),
-    Plan("alan@example.com", "past:0", (Submission(before_first(DAY), NO_ADVANCED),)),
-    Plan("margaret@example.com", "past:1", (Submission(after_first(2 * DAY), APPROVED),)),
+    # ...and their scores, from 50% to 200% (the first project's decided by its checks,
+    # one of which timed out)...
+    Plan(
+        "guido@example.com",
+        "past:0",
+        (Submission(before_first(4 * DAY), PERFECT, checks=ALL_PASS),),
+    ),
+    Plan(
+        "alan@example.com",
+        "past:0",
+        (Submission(before_first(DAY), NO_ADVANCED, checks=GENERATORS_NO_ADVANCED),),
+    ),
+    Plan(
+        "margaret@example.com",
+        "past:1",
+        (Submission(after_first(2 * DAY), APPROVED, checks=DECORATORS_EXIT_STACK_LEAKS),),
+    ),
     Plan("ada@example.com", "past:2", (Submission(before_first(DAY), PARTIAL),)),
     Plan("dennis@example.com", "between:-1", (Submission(before_first(20 * HOUR), APPROVED),)),
+    # ...and a late submission to the project graded by checks, its checks still queued.
+    Plan("dennis@example.com", "past:0", (Submission(ago(25 * MINUTE), checks=QUEUED),)),
 ]
 
 
@@ -369,21 +419,53 @@ class _Writer:
         tasks = list(release.project.tasks.order_by("number"))
         times = [self.calendar.at(submission.when, release) for submission in plan.submissions]
         attempt = Attempt.objects.create(learner=learner, release=release, created_at=times[0])
+        has_checks = CheckSuite.objects.filter(task__project=release.project).exists()
+        by_checks = graded_by_checks_only(release.project)
+        decided_by_checks = False
         for number, (submission, at) in enumerate(
             zip(plan.submissions, times, strict=True), start=1
         ):
-            iteration = self._iteration(attempt, number, at, submission, tasks)
+            script = submission.checks if has_checks else None
+            iteration = self._iteration(
+                attempt, number, at, submission, tasks, checking=by_checks and script is not None
+            )
+            said: dict[int, bool] = {}
+            decided_by_checks = False
+            if script is not None:
+                run, results = record_run(
+                    learner=learner,
+                    release=release,
+                    script=script,
+                    requested_at=at,
+                    repo_url=iteration.repo_url,
+                    commit_sha=iteration.commit_sha,
+                    iteration=iteration,
+                )
+                said = checks_said(results)
+                if by_checks and run.status != CheckRun.Status.QUEUED:
+                    if not run.error:
+                        decide_by_checks(iteration, run, results)
+                        decided_by_checks = True
+                        continue
+                    # Checks that could not run hand the iteration to the mentors.
+                    iteration.status = (
+                        Iteration.Status.WAITING
+                        if submission.outcome is None
+                        else Iteration.Status.REVIEWED
+                    )
+                    iteration.save(update_fields=["status"])
             if submission.outcome is not None:
-                self._review(iteration, at, submission.outcome, tasks)
-        last = plan.submissions[-1].outcome
-        attempt.status = (
-            Attempt.Status.WAITING
-            if last is None
-            else Attempt.Status.APPROVED
-            if last.decision == Decision.APPROVED
-            else Attempt.Status.CHANGES_REQUESTED
-        )
-        attempt.save(update_fields=["status", "updated_at"])
+                self._review(iteration, at, submission.outcome, tasks, checks=said)
+        if not decided_by_checks:  # their decision set the attempt's status itself
+            last = plan.submissions[-1].outcome
+            attempt.status = (
+                Attempt.Status.WAITING
+                if last is None
+                else Attempt.Status.APPROVED
+                if last.decision == Decision.APPROVED
+                else Attempt.Status.CHANGES_REQUESTED
+            )
+            attempt.save(update_fields=["status", "updated_at"])
         attempt_recompute_score(attempt=attempt)
         if plan.claimed:
             self._claim_with_draft(iteration, tasks)
@@ -408,7 +490,14 @@ class _Writer:
         return attempt
 
     def _iteration(
-        self, attempt: Attempt, number: int, at: datetime, submission: Submission, tasks: list[Task]
+        self,
+        attempt: Attempt,
+        number: int,
+        at: datetime,
+        submission: Submission,
+        tasks: list[Task],
+        *,
+        checking: bool = False,
     ) -> Iteration:
         learner = attempt.learner
         repo = next((task.repo for task in tasks if task.repo), attempt.release.project.slug)
@@ -428,8 +517,11 @@ class _Writer:
             commit_sha=_fake_sha(learner.email, attempt.release.project.slug, number),
             notes=notes,
             submitted_at=at,
+            # Graded by checks alone: being checked until the checks decide.
             status=(
-                Iteration.Status.WAITING
+                Iteration.Status.CHECKING
+                if checking
+                else Iteration.Status.WAITING
                 if submission.outcome is None
                 else Iteration.Status.REVIEWED
             ),
@@ -438,8 +530,15 @@ class _Writer:
         return iteration
 
     def _review(
-        self, iteration: Iteration, submitted: datetime, outcome: Outcome, tasks: list[Task]
+        self,
+        iteration: Iteration,
+        submitted: datetime,
+        outcome: Outcome,
+        tasks: list[Task],
+        *,
+        checks: dict[int, bool],
     ) -> Review:
+        """The mentor's review; ``checks``: what the checks said per task id, if they ran."""
         decided = min(submitted + outcome.after, self.now - HOUR)
         review = Review.objects.create(
             iteration=iteration,
@@ -453,6 +552,7 @@ class _Writer:
         failing = {task.pk for task in outcome.failing(tasks)}
         claimed = {task.pk for task in iteration.tasks_claimed.all()}
         verdicts, failed = [], 0
+        project = iteration.attempt.release.project.slug
         for index, task in enumerate(tasks):
             passed = task.pk not in failing
             if passed:
@@ -460,7 +560,20 @@ class _Writer:
             else:
                 comment = _fail_comment(task, claimed=task.pk in claimed, nth=failed)
                 failed += not task.is_advanced
-            verdicts.append(Verdict(review=review, task=task, passed=passed, comment=comment))
+            said = checks.get(task.pk)
+            overridden = task.prefilled_by_checks and said is not None and said != passed
+            verdicts.append(
+                Verdict(
+                    review=review,
+                    task=task,
+                    passed=passed,
+                    comment=comment,
+                    checks_passed=said,
+                    override_reason=(override_reason(project, task) or OVERRIDE_REASON)
+                    if overridden
+                    else "",
+                )
+            )
         Verdict.objects.bulk_create(verdicts)
         return review
 
@@ -537,6 +650,8 @@ class _Writer:
                         f"Changes requested on {project}",
                     )
                     body = ""
+                # The only draft (PLANS' claimed attempt) is not the demo learner's.
+                assert review.submitted_at is not None
                 rows.append((kind, title, body, url, review.submitted_at))
             for comment in attempt.comments.exclude(author=learner).order_by("created_at"):
                 rows.append(

@@ -14,7 +14,7 @@ Writing is bulk only: rows get their primary keys here (so an attempt can point
 at the iteration that scored it before either is written; foreign keys are
 checked at commit), are inserted in chunks with ``bulk_create`` (PostgreSQL:
 ``COPY`` for the four big tables), and sequences are reset at the end. Scores are
-computed by ``core.services.scoring.build_receipt`` from the verdicts written, so
+computed by ``core.reviews.scoring.build_receipt`` from the verdicts written, so
 every stored score equals a from-scratch recompute. Everything runs in one
 transaction: the data set is there completely or not at all. Signals are not
 sent (nobody gets 100,000 emails).
@@ -30,18 +30,18 @@ import operator
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from types import SimpleNamespace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.color import no_style
 from django.db import DatabaseError, connection, models, reset_queries, transaction
 from django.utils import timezone
 
-from core.demo.curriculum import PROGRAM
+from core.demo.program import demo_program
 from core.models import (
     Attempt,
     Cohort,
@@ -56,8 +56,11 @@ from core.models import (
     User,
     Verdict,
 )
-from core.services.reviews import review_due_times
-from core.services.scoring import best_receipt, build_receipt
+from core.reviews.scoring import best_receipt, build_receipt
+from core.reviews.services import review_due_times
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 PROGRAM_SLUG = "prodev-bench"
 PROGRAM_NAME = "ProDev Backend · Benchmark"
@@ -175,7 +178,7 @@ class Size:
         return self._scaled(ITERATIONS, 10)
 
 
-WORK_MODELS = (Attempt, Iteration, Review, Verdict)
+WORK_MODELS: tuple[type[models.Model], ...] = (Attempt, Iteration, Review, Verdict)
 ANALYZED = [User, Membership, ProjectRelease, Task, Attempt, Iteration, Review, Verdict]
 
 
@@ -183,7 +186,9 @@ def already_seeded() -> bool:
     return Program.objects.filter(slug=PROGRAM_SLUG).exists()
 
 
-def seed_large(*, size_factor: float = 1.0, out: TextIO, now: datetime | None = None) -> bool:
+def seed_large(
+    *, size_factor: float = 1.0, out: SupportsWrite[str], now: datetime | None = None
+) -> bool:
     """Create the benchmark data set; returns False (doing nothing) if it is already there."""
     if already_seeded():
         count = Iteration.objects.filter(attempt__release__cohort__program__slug=PROGRAM_SLUG)
@@ -253,6 +258,8 @@ class BulkWriter:
         self, model: type[models.Model], rows: Sequence[dict[str, Any]], defaults: dict[str, Any]
     ) -> None:
         fields = list(model._meta.concrete_fields)
+        # Concrete means having a column (Field.concrete); the stubs' Field allows None.
+        column_names = [f.column for f in fields if f.column is not None]
         # csv writes None unquoted (COPY reads NULL) and "" quoted (an empty string);
         # str() of the other values (numbers, True, aware datetimes) is what COPY reads.
         columns = operator.itemgetter(*[f.attname for f in fields])
@@ -261,7 +268,7 @@ class BulkWriter:
         writer = csv.writer(buffer, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
         writer.writerows(columns(fixed | row) for row in rows)
         buffer.seek(0)
-        names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        names = ", ".join(connection.ops.quote_name(name) for name in column_names)
         table = connection.ops.quote_name(model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.cursor.copy_expert(
@@ -295,14 +302,18 @@ class BulkWriter:
                 for f in model._meta.concrete_fields:
                     if not f.is_relation:
                         continue
+                    # A concrete relation has a column and a model it points at.
+                    assert f.column is not None and f.related_model is not None
+                    column = connection.ops.quote_name(f.column)
                     target = f.related_model._meta
+                    assert target.pk.column is not None  # the primary key's column
                     cursor.execute(
                         f"SELECT c.id FROM {table} c WHERE c.id >= %s"
-                        f" AND c.{connection.ops.quote_name(f.column)} IS NOT NULL"
+                        f" AND c.{column} IS NOT NULL"
                         f" AND NOT EXISTS (SELECT 1 FROM"
                         f" {connection.ops.quote_name(target.db_table)} p"
                         f" WHERE p.{connection.ops.quote_name(target.pk.column)}"
-                        f" = c.{connection.ops.quote_name(f.column)}) LIMIT 1",
+                        f" = c.{column}) LIMIT 1",
                         [first_id],
                     )
                     if cursor.fetchone() is not None:
@@ -363,11 +374,12 @@ class _Seeder:
     now: datetime
     size: Size
     timer: Timer
-    out: TextIO
+    out: SupportsWrite[str]
 
     def run(self) -> None:
         self.writer = BulkWriter(self.now)
         program, projects = self._curriculum()
+        # bench_tasks: set by _curriculum on these projects only (Project declares none).
         self.tasks = {
             project.pk: sorted(project.bench_tasks, key=lambda task: task.number)  # type: ignore[attr-defined]
             for project in projects
@@ -391,7 +403,7 @@ class _Seeder:
             slug=PROGRAM_SLUG,
             description="A large program for benchmarks: 60 projects, 5,000 learners.",
         )
-        sources = PROGRAM["modules"]
+        sources = [asdict(module) for module in demo_program().modules]
         modules = Module.objects.bulk_create(
             [
                 Module(
@@ -455,7 +467,7 @@ class _Seeder:
         by_project: dict[int, list[Task]] = {}
         for task in tasks:
             by_project.setdefault(task.project_id, []).append(task)
-        for project in projects:
+        for project in projects:  # read by run(); Project declares no bench_tasks
             project.bench_tasks = by_project.get(project.pk, [])  # type: ignore[attr-defined]
         return program, projects
 
@@ -635,8 +647,9 @@ class _Seeder:
         receipts = []
         repo_url = f"https://github.com/dev{learner}/{release.project.module.slug}"
         for number in range(1, min(MAX_ITERATIONS, limit) + 1):
+            iteration_id = ids[Iteration].take()
             iteration = {
-                "id": ids[Iteration].take(),
+                "id": iteration_id,
                 "attempt_id": attempt["id"],
                 "cohort_id": release.cohort_id,
                 "number": number,
@@ -653,12 +666,13 @@ class _Seeder:
             decided = submitted + timedelta(hours=min(hours, 240))
             if decided > self.now:
                 break  # still in the queue
-            review, verdicts = self._review(plan, iteration["id"], tasks, skill, decided, ids)
+            review, verdicts = self._review(plan, iteration_id, tasks, skill, decided, ids)
             iteration["status"] = Iteration.Status.REVIEWED
             attempt["status"] = review["decision"]
             rows.reviews.append(review)
             rows.verdicts += verdicts
-            # The scoring service's own arithmetic, on the rows about to be written.
+            # The scoring service's own arithmetic, on the rows about to be written (the
+            # ignores: namespaces stand in for the models, with the attributes it reads).
             receipts.append(
                 build_receipt(
                     iteration=SimpleNamespace(

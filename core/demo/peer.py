@@ -51,9 +51,9 @@ from core.models import (
     User,
     Verdict,
 )
-from core.services.escalation import mentor_notices, peer_notices
-from core.services.reviews import review_due_times
-from core.services.scoring import attempt_recompute_score
+from core.reviews.escalation import mentor_notices, peer_notices
+from core.reviews.scoring import attempt_recompute_score
+from core.reviews.services import review_due_times
 
 LEARNER = "learner@example.com"
 REVIEWER = "reviewer@example.com"

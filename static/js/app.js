@@ -13,7 +13,7 @@
 })();
 
 // Countdowns: <time data-countdown datetime="…">2 days 4 hours left</time> is
-// rendered by the server (core/timefmt.py) and ticks here with the same wording.
+// rendered by the server (core/platform/timefmt.py) and ticks here with the same wording.
 (function () {
   "use strict";
 

@@ -1,4 +1,4 @@
-// The attempt page's discussion (templates/core/attempt_detail.html).
+// The attempt page's discussion (templates/core/reviews/attempt_detail.html).
 // Polling and posting are plain htmx attributes; this adds Ctrl+Enter to send,
 // drops a message a poll and a post both delivered, and keeps focus in the box.
 (function () {

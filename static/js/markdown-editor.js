@@ -1,4 +1,4 @@
-// Write / Preview tabs for Markdown fields (templates/core/_markdown_editor.html).
+// Write / Preview tabs for Markdown fields (templates/core/platform/_markdown_editor.html).
 // The preview HTML comes from the server through htmx; this only switches tabs.
 (function () {
   "use strict";

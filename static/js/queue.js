@@ -1,5 +1,5 @@
 // Review queue keyboard: j/k move between rows, Enter opens, c claims.
-// Loaded with `defer` by templates/core/review_queue.html; no inline scripts (strict CSP).
+// Loaded with `defer` by templates/core/reviews/review_queue.html; no inline scripts (strict CSP).
 (function () {
   "use strict";
 

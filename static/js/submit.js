@@ -1,4 +1,4 @@
-// The submit page (templates/core/submit.html). Loaded with `defer`; no inline scripts.
+// The submit page (templates/core/reviews/submit.html). Loaded with `defer`; no inline scripts.
 // Lists the chosen files with their sizes and flags the ones the server will refuse
 // (the server checks everything again: this only saves a pointless upload), and
 // shows "Submitting…" so a second click is visibly unnecessary (the server's
@@ -53,9 +53,38 @@
     list.hidden = files.length === 0;
   }
 
+  // The server's verdict on the files sent before (a refused type, a file too big) is about
+  // those files: once others are chosen it no longer applies, so it goes, with the reminder
+  // to choose them again. The new choice is judged by listFiles, then by the server.
+  function forgetRefusal(input) {
+    var field = input.closest(".submit-attachments");
+    if (!field) {
+      return;
+    }
+    field.querySelectorAll(".invalid-feedback").forEach(function (error) {
+      error.remove();
+    });
+    field.querySelectorAll(".is-invalid").forEach(function (marked) {
+      marked.classList.remove("is-invalid");
+    });
+    field.querySelectorAll(".submit-files-again").forEach(function (hint) {
+      hint.remove();
+    });
+    input.removeAttribute("aria-invalid");
+    var describedBy = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+      return id && document.getElementById(id);
+    });
+    if (describedBy.length) {
+      input.setAttribute("aria-describedby", describedBy.join(" "));
+    } else {
+      input.removeAttribute("aria-describedby");
+    }
+  }
+
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (input.matches && input.matches("input[type=file][data-max-files]")) {
+      forgetRefusal(input);
       listFiles(input);
     }
   });

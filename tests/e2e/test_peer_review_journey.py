@@ -24,8 +24,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from core.models import Attempt, Iteration, ProjectRelease, User
-from core.services.peer import peer_next, peer_review_save
-from core.services.reviews import VerdictInput, review_due_times
+from core.peer.services import peer_next, peer_review_save
+from core.reviews.services import VerdictInput, review_due_times
 from tests.e2e.a11y import check_a11y, visit
 from tests.e2e.journey import arrive_at, expect_message, sign_in
 from tests.factories import (

@@ -34,7 +34,7 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# The thread polls every 5 s (templates/core/attempt_detail.html); allow three polls.
+# The thread polls every 5 s (templates/core/reviews/attempt_detail.html); allow three polls.
 THREAD_POLL_TIMEOUT_MS = 15_000
 
 FAILED_TASK_COMMENT = "An empty page raises IndexError: return an empty list instead."

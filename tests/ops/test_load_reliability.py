@@ -35,7 +35,7 @@ from django.http import HttpResponse
 from django.test import Client
 
 from core.models import Attempt, Comment, Iteration, ProjectRelease, Review, ReviewClaim, User
-from core.services.scoring import attempt_receipts, best_receipt
+from core.reviews.scoring import attempt_receipts, best_receipt
 from tests.factories import (
     CohortFactory,
     MembershipFactory,
@@ -58,7 +58,7 @@ IMPATIENT_EVERY = 5  # learner 0, 5, 10, … resubmits without waiting for the r
 CHANGES_REQUESTED_SHARE = 0.6  # of mentor decisions, so most learners resubmit
 POLL_SECONDS = 0.2  # a patient learner checks for the review's decision this often
 QUEUE_POLL_SECONDS = 0.5  # a mentor facing an empty queue tries again after this
-# A safety stop, far above the ~30 s the users need on an idle machine: reaching it
+# A safety stop, far above what the users need on an idle machine: reaching it
 # means a deadlock or a livelock, and fails the test.
 TIME_BUDGET_SECONDS = 150
 RATE_LIMIT_FOR_LOAD = 10_000

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.services.escalation import escalate_reviews
+from core.reviews.escalation import escalate_reviews
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.services.exports import score_exports_prune
+from core.reporting.services import score_exports_prune
 
 
 class Command(BaseCommand):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -14,24 +13,33 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import Count, F, Model
+from django.db.models import Count, Model
 from django.utils import timezone
 
+from core.cohorts.join_codes import NewJoinCode, join_code_create
+from core.curriculum.services import curriculum_import
 from core.demo.attempts import seed_attempts
-from core.demo.curriculum import PROGRAM
+from core.demo.check_runs import seed_check_requests
+from core.demo.disputes import seed_disputes
 from core.demo.large import seed_large
+from core.demo.overrides import seed_staff_override
 from core.demo.peer import seed_peer_reviews
+from core.demo.program import DEMO_PROGRAM_SLUG, demo_program
 from core.models import (
     Attempt,
+    CheckRun,
+    CheckSuite,
     Cohort,
+    Dispute,
     Extension,
+    JoinCode,
     Membership,
     Module,
     PeerAssignment,
     Program,
     Project,
     ProjectRelease,
-    Resource,
+    ScoreOverride,
     Task,
     User,
 )
@@ -63,6 +71,10 @@ DEMO_CLASSMATES = [
 
 COHORT_SLUG = "cohort-7"
 COHORT_NAME = "ProDev Backend · Cohort 7"
+# The demo cohort's join code: for this many people, valid this long (a demo site lives
+# for weeks; a rerun after it expired makes another).
+DEMO_JOIN_CODE_USES = 50
+DEMO_JOIN_CODE_DAYS = 365
 COHORT_TIME_ZONE = "Africa/Nairobi"
 
 # The calendar: a project opens every week at 09:00; its first deadline is 13 days
@@ -76,18 +88,9 @@ SECOND_DEADLINE_AFTER = timedelta(days=7)
 DAYS_INTO_CURRENT_PROJECT = 4
 
 
-MODULE_FIELDS = ("title", "summary", "objectives")
-PROJECT_FIELDS = (
-    "title",
-    "summary",
-    "description",
-    "concepts",
-    "objectives",
-    "requirements",
-    "estimated_hours",
-    "weight",
-)
-TASK_FIELDS = ("title", "kind", "points", "body", "repo", "directory", "files")
+# What the import's plan says it added, counted for the closing message.
+NEW_ROWS = [(Program, "program"), (Module, "module"), (Project, "project"), (Task, "task")]
+NEW_ROWS += [(CheckSuite, "checks")]
 
 
 @dataclass
@@ -110,6 +113,9 @@ class Summary:
 
 class Command(BaseCommand):
     help = "Load the demo program and demo accounts (idempotent: safe to run again)."
+
+    # The demo cohort's join code when this run made it: its text is known only now.
+    new_join_code: NewJoinCode | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -141,6 +147,12 @@ class Command(BaseCommand):
             summary.count(Attempt, seed_attempts(cohort, timezone.now()))
             # Peer review policies, and peer reviews in every state (after the attempts).
             summary.count(PeerAssignment, seed_peer_reviews(cohort, timezone.now()))
+            # The demo learner's "Check my code" on each project with checks.
+            summary.count(CheckRun, seed_check_requests(cohort, timezone.now()))
+            # Staff's adjustment of one of the demo learner's verdicts (after every review).
+            summary.count(ScoreOverride, seed_staff_override(cohort))
+            # A classmate's open dispute, for staff to decide (core/demo/disputes.py).
+            summary.count(Dispute, seed_disputes(cohort, timezone.now()))
         self._report(program, cohort, summary)
         if options["scale"] == "large":
             seed_large(size_factor=options["size_factor"], out=self.stdout)
@@ -176,130 +188,13 @@ class Command(BaseCommand):
     # --- Curriculum ----------------------------------------------------------------------
 
     def _program(self, summary: Summary) -> tuple[Program, list[Project]]:
-        """Load PROGRAM, matching rows by slug or number: a rerun writes only what changed."""
-        program, created = Program.objects.update_or_create(
-            slug=PROGRAM["slug"],
-            defaults={"name": PROGRAM["name"], "description": PROGRAM["description"]},
-        )
-        summary.count(Program, created)
-        self._make_room_for_reordering(program)
-
-        modules = upsert(
-            Module,
-            Module.objects.filter(program=program),
-            key=lambda module: module.slug,
-            wanted={
-                data["slug"]: {
-                    "program_id": program.pk,
-                    "slug": data["slug"],
-                    "order": order,
-                    **{name: data[name] for name in MODULE_FIELDS},
-                }
-                for order, data in enumerate(PROGRAM["modules"], start=1)
-            },
-            summary=summary,
-        )
-        curriculum = [
-            (modules[module_data["slug"]], order, data)
-            for module_data in PROGRAM["modules"]
-            for order, data in enumerate(module_data["projects"], start=1)
-        ]
-        projects = upsert(
-            Project,
-            Project.objects.filter(slug__in=[data["slug"] for _, _, data in curriculum]),
-            key=lambda project: project.slug,
-            wanted={
-                data["slug"]: {
-                    "module_id": module.pk,
-                    "slug": data["slug"],
-                    "order": order,
-                    **{name: data[name] for name in PROJECT_FIELDS},
-                }
-                for module, order, data in curriculum
-            },
-            summary=summary,
-        )
-        loaded = [projects[data["slug"]] for _, _, data in curriculum]
-        upsert(
-            Task,
-            Task.objects.filter(project__in=loaded),
-            key=lambda task: (task.project_id, task.number),
-            wanted={
-                (projects[data["slug"]].pk, number): {
-                    "project_id": projects[data["slug"]].pk,
-                    "number": number,
-                    **{name: task[name] for name in TASK_FIELDS},
-                }
-                for _, _, data in curriculum
-                for number, task in enumerate(data["tasks"])
-            },
-            summary=summary,
-        )
-        resources = {
-            (projects[data["slug"]].pk, order): {
-                "project_id": projects[data["slug"]].pk,
-                "order": order,
-                "title": title,
-                "url": url,
-            }
-            for _, _, data in curriculum
-            for order, (title, url) in enumerate(data["resources"])
-        }
-        existing = upsert(
-            Resource,
-            Resource.objects.filter(project__in=loaded),
-            key=lambda resource: (resource.project_id, resource.order),
-            wanted=resources,
-            summary=summary,
-        )
-        # A link dropped from the curriculum goes too (nothing else refers to resources).
-        dropped = [resource.pk for key, resource in existing.items() if key not in resources]
-        Resource.objects.filter(pk__in=dropped).delete()
-        self._prerequisites(projects, curriculum)
-        return program, loaded
-
-    def _prerequisites(
-        self, projects: dict[str, Project], curriculum: list[tuple[Module, int, dict[str, Any]]]
-    ) -> None:
-        through = Project.prerequisites.through
-        wanted = {
-            (projects[data["slug"]].pk, projects[slug].pk)
-            for _, _, data in curriculum
-            for slug in data["prerequisites"]
-        }
-        rows = through.objects.filter(from_project__in=[p.pk for p in projects.values()])
-        current = {(row.from_project_id, row.to_project_id): row.pk for row in rows}
-        through.objects.bulk_create(
-            [through(from_project_id=a, to_project_id=b) for a, b in wanted - current.keys()]
-        )
-        through.objects.filter(
-            pk__in=[pk for pair, pk in current.items() if pair not in wanted]
-        ).delete()
-
-    def _make_room_for_reordering(self, program: Program) -> None:
-        """Move existing orders out of the way when the curriculum reordered things.
-
-        Orders are unique per program (modules) and per module (projects), so swapping
-        two of them in place would collide halfway; an unchanged curriculum skips this.
-        """
-        wanted_modules = {m["slug"]: n for n, m in enumerate(PROGRAM["modules"], start=1)}
-        wanted_projects = {
-            p["slug"]: (m["slug"], n)
-            for m in PROGRAM["modules"]
-            for n, p in enumerate(m["projects"], start=1)
-        }
-        modules = Module.objects.filter(program=program)
-        current_modules = dict(modules.values_list("slug", "order"))
-        projects = Project.objects.filter(module__program=program)
-        current_projects = {
-            slug: (module_slug, order)
-            for slug, module_slug, order in projects.values_list("slug", "module__slug", "order")
-        }
-        room = 1000  # above any real order, below the column's limit
-        if any(wanted_modules.get(slug) != order for slug, order in current_modules.items()):
-            modules.update(order=F("order") + room)
-        if any(wanted_projects.get(slug) != place for slug, place in current_projects.items()):
-            projects.update(order=F("order") + room)
+        """Import the demo program's folder: a rerun plans, and writes, nothing."""
+        plan = curriculum_import(spec=demo_program())
+        for model, kind in NEW_ROWS:
+            summary.count(model, plan.added(kind))
+        program = Program.objects.get(slug=DEMO_PROGRAM_SLUG)
+        projects = Project.objects.of_program(program.pk).order_by("module__order", "order")
+        return program, list(projects)
 
     # --- Cohort --------------------------------------------------------------------------
 
@@ -336,7 +231,22 @@ class Command(BaseCommand):
             summary.count(Membership, created)
 
         self._extension(cohort, users, summary)
+        self._join_code(cohort, users, summary)
         return cohort
+
+    def _join_code(self, cohort: Cohort, users: dict[str, User], summary: Summary) -> None:
+        """One active join code, so staff see one and a newcomer can try it (a rerun keeps
+        it; once it expires or is revoked, the next run makes another)."""
+        self.new_join_code = None
+        if cohort.join_codes.usable().exists():
+            return
+        self.new_join_code = join_code_create(
+            cohort=cohort,
+            max_uses=DEMO_JOIN_CODE_USES,
+            expires_at=timezone.now() + timedelta(days=DEMO_JOIN_CODE_DAYS),
+            created_by=users["staff@example.com"],
+        )
+        summary.count(JoinCode, True)
 
     def _extension(self, cohort: Cohort, users: dict[str, User], summary: Summary) -> None:
         """One extension on a current project, so the ledger is not empty."""
@@ -373,48 +283,17 @@ class Command(BaseCommand):
             f"{releases.upcoming(now).count()} upcoming releases; {people}.\n"
             f"Created: {summary}."
         )
+        if self.new_join_code is not None:
+            self.stdout.write(
+                f"Join code for {cohort.name}: {self.new_join_code.code} (shown only now), "
+                f"link {self.new_join_code.url}"
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data ready. Sign in as learner@, mentor@, reviewer@ or staff@example.com "
                 f"with the password {DEMO_PASSWORD!r}."
             )
         )
-
-
-def upsert[M: Model](
-    model: type[M],
-    existing: Iterable[M],
-    *,
-    key: Callable[[M], Hashable],
-    wanted: dict[Any, dict[str, Any]],
-    summary: Summary,
-) -> dict[Any, M]:
-    """Make the rows of ``model`` match ``wanted`` (fields by key) in two bulk queries.
-
-    Rows whose fields already match are not written, so a rerun writes nothing.
-    Returns every row by key, including existing rows ``wanted`` does not mention.
-    """
-    by_key = {key(row): row for row in existing}
-    new: list[M] = []
-    changed: list[M] = []
-    changed_fields: set[str] = set()
-    for row_key, values in wanted.items():
-        row = by_key.get(row_key)
-        if row is None:
-            by_key[row_key] = row = model(**values)
-            new.append(row)
-            continue
-        differing = {name for name, value in values.items() if getattr(row, name) != value}
-        for name in differing:
-            setattr(row, name, values[name])
-        if differing:
-            changed.append(row)
-            changed_fields |= differing
-    model._default_manager.bulk_create(new)
-    if changed:
-        model._default_manager.bulk_update(changed, sorted(changed_fields))
-    summary.count(model, len(new))
-    return by_key
 
 
 def plural(count: int, word: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.services.reminders import send_deadline_reminders
+from core.notifications.reminders import send_deadline_reminders
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""People's accounts: the user model, sign-up, profile and calendar settings."""

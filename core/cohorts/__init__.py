@@ -1,0 +1,1 @@
+"""Cohorts and their calendars: memberships, releases, extensions, schedules, feeds."""

@@ -1,0 +1,1 @@
+"""The program's content: modules, projects, tasks and resources."""

@@ -1,0 +1,2 @@
+"""Telling people: in-app notifications, email preferences, deadline reminders and
+the email task."""

@@ -1,0 +1,1 @@
+"""Peer review: assignments, the peer queue, majority verdicts, ratings and reports."""

@@ -1,0 +1,1 @@
+"""What the numbers say: dashboards, the progress matrix, staff boards and score exports."""

@@ -1,0 +1,580 @@
+"""Per cohort: the progress matrix's snapshot, the at-risk list and the mentor's home."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from core.models import Attempt, Cohort, Extension, Iteration, Membership, ProjectRelease, Review
+from core.platform.cache import safe_get_many, safe_set_many, shape_of, versioned_key
+from core.platform.timefmt import duration_label
+from core.reporting.dashboards.common import (
+    CELL_STATES,
+    NOT_STARTED,
+    Counted,
+    cohort_keys,
+    cohort_versions,
+    counted_score,
+    is_fresh,
+    join_titles,
+    next_change,
+    percent_label,
+    roll_up,
+    user_name,
+)
+from core.reporting.turnaround import Turnaround, review_took
+from core.reviews.models import mentor_queue_q
+
+if TYPE_CHECKING:
+    from core.models import User
+
+# The mentor's own review statistics cover this many days back from now.
+REVIEW_STATS_DAYS = 7
+# At most this many learners at risk are listed per cohort; the matrix has them all.
+AT_RISK_LISTED = 6
+
+
+# ---------------------------------------------------------------------------
+# The cohort snapshot: the matrix, and the at-risk list derived from it
+
+
+@dataclass(frozen=True)
+class Column:
+    """A project the cohort has opened: one column of the matrix."""
+
+    release_id: int
+    title: str
+    slug: str
+    module_id: int
+    module_slug: str
+    module_title: str
+    weight: int
+    first_deadline: datetime
+    second_deadline: datetime
+
+
+# A learner's attempt on one column's release: (attempt id, status, score in hundredths of a
+# percent or None). Plain tuples of ints and shared strings keep the cached snapshot of a
+# 300 × 60 matrix small and quick to unpickle.
+Cell = tuple[int, str, int | None]
+# One string object per status, so pickle stores each once (its memo), not once per cell.
+_STATUSES = {status: str(status) for status in Attempt.Status.values}
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    """A learner of the cohort, their cell per column, and their scores."""
+
+    learner_id: int
+    name: str
+    cells: tuple[Cell | None, ...]  # aligned with CohortSnapshot.columns
+    module_scores: dict[int, Decimal]
+    overall: Decimal | None
+    overdue: tuple[int, ...]  # columns past the learner's first deadline, nothing handed in
+
+    @property
+    def sort_name(self) -> str:
+        return self.name.casefold()
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A learner the mentor should look at, and why, in words."""
+
+    learner_id: int
+    name: str
+    overall: Decimal | None
+    reasons: tuple[str, ...]
+
+    @property
+    def overall_label(self) -> str:
+        return percent_label(self.overall)
+
+
+@dataclass(frozen=True)
+class CohortSnapshot:
+    """Learners × opened projects of one cohort, with scores; the matrix's rows."""
+
+    cohort_id: int
+    columns: tuple[Column, ...]
+    rows: tuple[LearnerRow, ...]
+    valid_until: datetime | None
+    # The cohort version read before the build (None: built while the cache was down).
+    # Values derived from the snapshot, like the rendered matrix, are keyed with it.
+    version: int | None = None
+
+    def modules(self) -> list[tuple[str, str]]:
+        """(slug, title) of the modules that have a column, in column order."""
+        return list(dict.fromkeys((c.module_slug, c.module_title) for c in self.columns))
+
+    def at_risk(self) -> list[AtRisk]:
+        """Learners behind schedule or below AT_RISK_SCORE, the most worrying first."""
+        threshold = Decimal(settings.AT_RISK_SCORE)
+        found = []
+        for row in self.rows:
+            reasons = []
+            if row.overdue:
+                titles = [self.columns[index].title for index in row.overdue]
+                if len(titles) == 1:
+                    late = f"{titles[0]}, past its first deadline"
+                else:
+                    late = (
+                        f"{len(titles)} projects past their first deadline ({join_titles(titles)})"
+                    )
+                reasons.append(f"Behind schedule: nothing handed in for {late}")
+            if row.overall is not None and row.overall < threshold:
+                reasons.append(
+                    f"Overall score {percent_label(row.overall)} is below "
+                    f"{percent_label(threshold)}"
+                )
+            if reasons:
+                found.append(AtRisk(row.learner_id, row.name, row.overall, tuple(reasons)))
+        lowest_first = Decimal(1000)
+        found.sort(
+            key=lambda risk: (
+                -len(risk.reasons),
+                risk.overall if risk.overall is not None else lowest_first,
+                risk.name.casefold(),
+            )
+        )
+        return found
+
+
+def _build_snapshots(
+    cohort_ids: list[int], now: datetime, versions: dict[int, int] | None = None
+) -> dict[int, CohortSnapshot]:
+    """Snapshots of several cohorts from four queries (releases, learners, attempts, extensions)."""
+    releases = (
+        ProjectRelease.objects.filter(cohort_id__in=cohort_ids)
+        .order_by("cohort_id", "project__module__order", "project__order", "pk")
+        .values_list(
+            "pk",
+            "cohort_id",
+            "project__title",
+            "project__slug",
+            "project__weight",
+            "project__module_id",
+            "project__module__slug",
+            "project__module__title",
+            "opens_at",
+            "first_deadline",
+            "second_deadline",
+        )
+    )
+    columns: dict[int, list[Column]] = defaultdict(list)
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for (
+        pk,
+        cohort_id,
+        title,
+        slug,
+        weight,
+        module_id,
+        m_slug,
+        m_title,
+        opens,
+        first,
+        second,
+    ) in releases:
+        times[cohort_id] += [opens, first, second]
+        if opens <= now:
+            columns[cohort_id].append(
+                Column(pk, title, slug, module_id, m_slug, m_title, weight, first, second)
+            )
+    learners = (
+        Membership.objects.learners()
+        .filter(cohort_id__in=cohort_ids)
+        .order_by()
+        .values_list("cohort_id", "user_id", "user__display_name", "user__email")
+    )
+    # By release id (already loaded): filtering through the release join made
+    # PostgreSQL scan every attempt instead of using the (release, …) indexes.
+    opened = {"release_id__in": [c.release_id for cols in columns.values() for c in cols]}
+    # Per learner, then per release: the row builder looks up each cell with one dict get.
+    attempts: dict[int, dict[int, tuple[int, str, Decimal | None]]] = defaultdict(dict)
+    for learner_id, release_id, status, score, pk in (
+        Attempt.objects.filter(**opened)
+        .order_by()
+        .values_list("learner_id", "release_id", "status", "score", "pk")
+    ):
+        attempts[learner_id][release_id] = (pk, _STATUSES.get(status, status), score)
+    cohort_of = {c.release_id: cohort_id for cohort_id, cols in columns.items() for c in cols}
+    extensions: dict[int, dict[int, tuple[datetime, datetime]]] = defaultdict(dict)
+    for (release_id, learner_id), extension in (
+        Extension.objects.filter(**opened)
+        .only("release_id", "learner_id", "first_deadline", "second_deadline")
+        .latest_by_release_and_learner()
+        .items()
+    ):
+        first, second = extension.first_deadline, extension.second_deadline
+        extensions[learner_id][release_id] = (first, second)
+        times[cohort_of[release_id]] += [first, second]
+
+    rows: dict[int, list[LearnerRow]] = defaultdict(list)
+    for cohort_id, learner_id, display_name, email in learners:
+        rows[cohort_id].append(
+            _learner_row(
+                learner_id,
+                user_name(display_name, email),
+                columns[cohort_id],
+                attempts.get(learner_id, {}),
+                extensions.get(learner_id, {}),
+                now,
+            )
+        )
+    return {
+        cohort_id: CohortSnapshot(
+            cohort_id=cohort_id,
+            columns=tuple(columns[cohort_id]),
+            rows=tuple(sorted(rows[cohort_id], key=lambda row: (row.sort_name, row.learner_id))),
+            valid_until=next_change(times[cohort_id], now),
+            version=(versions or {}).get(cohort_id),
+        )
+        for cohort_id in cohort_ids
+    }
+
+
+def _learner_row(
+    learner_id: int,
+    name: str,
+    columns: list[Column],
+    attempts: dict[int, tuple[int, str, Decimal | None]],
+    extensions: dict[int, tuple[datetime, datetime]],
+    now: datetime,
+) -> LearnerRow:
+    """One learner's cells and scores (each project counted as ``counted_score`` says)."""
+    cells: list[Cell | None] = []
+    counted: list[Counted] = []
+    overdue: list[int] = []
+    for index, column in enumerate(columns):
+        attempt = attempts.get(column.release_id)
+        first, second = column.first_deadline, column.second_deadline
+        if attempt is None:
+            cells.append(None)
+            first, second = extensions.get(column.release_id, (first, second))
+            if now >= first:
+                overdue.append(index)
+            score = None
+        else:
+            pk, status, score = attempt
+            cells.append((pk, status, None if score is None else int(score.scaleb(2))))
+        counts_as = counted_score(
+            score=score, handed_in=attempt is not None, second_deadline=second, now=now
+        )
+        if counts_as is not None:
+            counted.append(Counted(column.module_id, column.weight, counts_as))
+    module_scores, overall = roll_up(counted)
+    return LearnerRow(learner_id, name, tuple(cells), module_scores, overall, tuple(overdue))
+
+
+def cohort_snapshots(
+    cohort_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, CohortSnapshot]:
+    """Each cohort's snapshot: from the cache where fresh, else built (in one batch) and stored."""
+    now = now or timezone.now()
+    cohort_ids = list(dict.fromkeys(cohort_ids))
+    versions = cohort_versions(cohort_ids)
+    prefix = f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}"
+    keys = (
+        {
+            cohort_id: versioned_key(prefix, cohort_id, versions[cohort_id])
+            for cohort_id in cohort_ids
+        }
+        if versions is not None
+        else None
+    )
+    found = safe_get_many(keys.values()) if keys else {}
+    snapshots: dict[int, CohortSnapshot] = {}
+    for cohort_id in cohort_ids:
+        cached = found.get(keys[cohort_id]) if keys else None
+        if isinstance(cached, CohortSnapshot) and is_fresh(cached, now):
+            snapshots[cohort_id] = cached
+    missing = [cohort_id for cohort_id in cohort_ids if cohort_id not in snapshots]
+    if missing:
+        built = _build_snapshots(missing, now, versions)
+        snapshots.update(built)
+        if keys:
+            safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
+    return snapshots
+
+
+def cohort_snapshot(cohort_id: int, now: datetime | None = None) -> CohortSnapshot:
+    """One cohort's snapshot (see ``cohort_snapshots``)."""
+    return cohort_snapshots([cohort_id], now)[cohort_id]
+
+
+# ---------------------------------------------------------------------------
+# The matrix as the template shows it
+
+
+@dataclass(frozen=True)
+class ModuleGroup:
+    """A module's run of columns in the matrix header."""
+
+    slug: str
+    title: str
+    span: int
+
+
+@dataclass(frozen=True)
+class MatrixTable:
+    """What the matrix template renders: columns, grouped headers, rows of plain dicts."""
+
+    columns: list[Column]
+    groups: list[ModuleGroup]
+    rows: list[dict[str, str]]
+    module: tuple[str, str] | None  # (slug, title) of the module filter, if any
+    sort: str
+
+
+# Cell classes of the matrix (short: the 300 × 60 page repeats them 18,000 times), with
+# the symbol a cell shows besides its score and the words a screen reader hears.
+MATRIX_LEGEND = {
+    "pm-ap": ("85", CELL_STATES[Attempt.Status.APPROVED]),
+    "pm-ch": ("40", CELL_STATES[Attempt.Status.CHANGES_REQUESTED]),
+    "pm-wa": ("…", CELL_STATES[Attempt.Status.WAITING]),
+    "pm-ns": ("–", CELL_STATES[NOT_STARTED]),
+    "pm-od": ("!", "not started, past the first deadline"),
+}
+_STATE_HTML: dict[str, tuple[str, SafeString]] = {
+    status: (css, escape(MATRIX_LEGEND[css][1]))
+    for status, css in (
+        (Attempt.Status.APPROVED, "pm-ap"),
+        (Attempt.Status.CHANGES_REQUESTED, "pm-ch"),
+        (Attempt.Status.WAITING, "pm-wa"),
+    )
+}
+
+MATRIX_SORTS = {
+    "name": "Name (A–Z)",
+    "score": "Score (lowest first)",
+    "-score": "Score (highest first)",
+}
+
+
+def matrix_table(
+    snapshot: CohortSnapshot, *, module_slug: str = "", sort: str = "name"
+) -> MatrixTable:
+    """The snapshot filtered to a module and sorted, with each cell precomputed for the template.
+
+    Sorting by score uses the module score when a module is chosen, else the overall score;
+    learners without a score come last either way.
+    """
+    sort = sort if sort in MATRIX_SORTS else "name"
+    modules = dict(snapshot.modules())
+    module = (module_slug, modules[module_slug]) if module_slug in modules else None
+    indexes = [
+        index
+        for index, column in enumerate(snapshot.columns)
+        if module is None or column.module_slug == module[0]
+    ]
+    columns = [snapshot.columns[index] for index in indexes]
+    module_id = columns[0].module_id if module and columns else None
+    groups: list[ModuleGroup] = []
+    for column in columns:
+        if groups and groups[-1].slug == column.module_slug:
+            last = groups[-1]
+            groups[-1] = ModuleGroup(last.slug, last.title, last.span + 1)
+        else:
+            groups.append(ModuleGroup(column.module_slug, column.module_title, 1))
+
+    def score_of(row: LearnerRow) -> Decimal | None:
+        return row.module_scores.get(module_id) if module_id else row.overall
+
+    rows = list(snapshot.rows)
+    if sort != "name":
+        scored = [row for row in rows if score_of(row) is not None]
+        unscored = [row for row in rows if score_of(row) is None]
+        scored.sort(key=lambda row: (score_of(row), row.sort_name), reverse=sort == "-score")
+        rows = scored + unscored
+    # reverse() once per table, not once per row: 300 reverses cost more than the cells.
+    url = tuple(reverse("attempt_detail", args=[987654321]).split("987654321"))
+    table_rows = [
+        {
+            "name": row.name,
+            "score": percent_label(score_of(row)),
+            "cells": _cells_html(row, indexes, url),
+        }
+        for row in rows
+    ]
+    return MatrixTable(columns, groups, table_rows, module, sort)
+
+
+def _cell_html(css: str, text: str, label: str, url: str = "") -> str:
+    inner = f'{text}<span class="pm-sr"> {escape(label)}</span>'
+    if url:
+        inner = f'<a href="{url}">{inner}</a>'
+    return f'<td class="{css}">{inner}</td>'
+
+
+_NOT_STARTED_HTML = _cell_html("pm-ns", "–", MATRIX_LEGEND["pm-ns"][1])
+_OVERDUE_HTML = _cell_html("pm-od", "!", MATRIX_LEGEND["pm-od"][1])
+
+
+def _cells_html(row: LearnerRow, indexes: list[int], url: tuple[str, ...]) -> SafeString:
+    """A row's cells as HTML, built here rather than in the template.
+
+    The matrix repeats a cell 18,000 times at 300 × 60: through Django's template engine
+    each would be several node renders with their context lookups and escaping, here it is
+    a few strings joined. Everything interpolated is an integer or a constant escaped once,
+    so the result is safe.
+    """
+    prefix, suffix = url
+    parts = []
+    overdue = set(row.overdue)
+    for index in indexes:
+        cell = row.cells[index]
+        if cell is None:
+            parts.append(_OVERDUE_HTML if index in overdue else _NOT_STARTED_HTML)
+            continue
+        attempt_id, status, cents = cell
+        css, label = _STATE_HTML.get(status, _STATE_HTML[Attempt.Status.WAITING])
+        text = "…" if cents is None else str((cents + 50) // 100)  # half up, scores are ≥ 0
+        parts.append(
+            f'<td class="{css}"><a href="{prefix}{int(attempt_id)}{suffix}">{text}'
+            f'<span class="pm-sr"> {label}</span></a></td>'
+        )
+    return mark_safe("".join(parts))
+
+
+# ---------------------------------------------------------------------------
+# Mentor dashboard
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """A cohort's review queue, as the mentor's queue page counts it: its length, when
+    the oldest was submitted, and when a peer review escalates into it next."""
+
+    waiting: int
+    oldest: datetime | None
+    valid_until: datetime | None
+
+
+def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[int, QueueStats]:
+    """Each cohort's review queue length and oldest submission (one query, cached)."""
+    now = now or timezone.now()
+    cohort_ids = list(dict.fromkeys(cohort_ids))
+    keys = cohort_keys(f"queue-{shape_of(QueueStats)}", cohort_ids)
+    found = safe_get_many(keys.values()) if keys else {}
+    stats: dict[int, QueueStats] = {}
+    for cohort_id in cohort_ids:
+        cached = found.get(keys[cohort_id]) if keys else None
+        if isinstance(cached, QueueStats) and is_fresh(cached, now):
+            stats[cohort_id] = cached
+    missing = [cohort_id for cohort_id in cohort_ids if cohort_id not in stats]
+    if missing:
+        built = {cohort_id: QueueStats(0, None, None) for cohort_id in missing}
+        in_queue = mentor_queue_q(now)
+        rows = (
+            Iteration.objects.waiting()
+            .filter(cohort_id__in=missing)
+            .values("cohort_id")
+            .annotate(
+                waiting=Count("pk", filter=in_queue),
+                oldest=Min("submitted_at", filter=in_queue),
+                # Work still with its peers joins the queue at its peer SLA.
+                escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
+            )
+            .order_by()
+        )
+        for row in rows:
+            built[row["cohort_id"]] = QueueStats(row["waiting"], row["oldest"], row["escalates"])
+        stats.update(built)
+        if keys:
+            safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
+    return stats
+
+
+@dataclass(frozen=True)
+class ReviewStats:
+    """A reviewer's own decisions over the last REVIEW_STATS_DAYS days."""
+
+    count: int
+    median_turnaround: timedelta | None
+    days: int
+
+    @property
+    def median_label(self) -> str:
+        return duration_label(self.median_turnaround)
+
+
+def review_stats(user: User, now: datetime | None = None) -> ReviewStats:
+    """How many mentor reviews ``user`` submitted lately, and their median turnaround
+    (``core.reporting.turnaround``; one query)."""
+    now = now or timezone.now()
+    turnaround = Turnaround.of(
+        Review.objects.filter(
+            reviewer=user,
+            kind=Review.Kind.MENTOR,
+            submitted_at__gt=now - timedelta(days=REVIEW_STATS_DAYS),
+        )
+        .annotate(took=review_took())
+        .values_list("took", flat=True)
+    )
+    return ReviewStats(turnaround.count, turnaround.p50, REVIEW_STATS_DAYS)
+
+
+@dataclass(frozen=True)
+class MentorCohort:
+    """One mentored cohort on the mentor's home page."""
+
+    cohort: Cohort
+    queue: QueueStats
+    oldest_wait: timedelta | None
+    learner_count: int
+    at_risk: list[AtRisk]
+    at_risk_total: int
+
+    @property
+    def oldest_wait_label(self) -> str:
+        return duration_label(self.oldest_wait)
+
+    @property
+    def at_risk_more(self) -> int:
+        return self.at_risk_total - len(self.at_risk)
+
+
+@dataclass(frozen=True)
+class MentorHome:
+    cohorts: list[MentorCohort]
+    reviews: ReviewStats
+    valid_until: datetime | None  # when the clock alone would change the at-risk lists
+
+
+def mentor_home(user: User, cohorts: list[Cohort], now: datetime | None = None) -> MentorHome:
+    """Queue, at-risk learners and the mentor's own review statistics, per mentored cohort."""
+    now = now or timezone.now()
+    ids = [cohort.pk for cohort in cohorts]
+    snapshots = cohort_snapshots(ids, now)
+    queues = queue_stats(ids, now)
+    cards = []
+    for cohort in cohorts:
+        queue = queues[cohort.pk]
+        at_risk = snapshots[cohort.pk].at_risk()
+        cards.append(
+            MentorCohort(
+                cohort=cohort,
+                queue=queue,
+                oldest_wait=now - queue.oldest if queue.oldest else None,
+                learner_count=len(snapshots[cohort.pk].rows),
+                at_risk=at_risk[:AT_RISK_LISTED],
+                at_risk_total=len(at_risk),
+            )
+        )
+    clocked: list[CohortSnapshot | QueueStats] = [*snapshots.values(), *queues.values()]
+    valid_until = next_change(
+        (item.valid_until for item in clocked if item.valid_until is not None), now
+    )
+    return MentorHome(cards, review_stats(user, now), valid_until)

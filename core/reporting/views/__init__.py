@@ -1,0 +1,1 @@
+"""Dashboards, the progress matrix and the staff boards."""

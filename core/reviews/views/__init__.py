@@ -1,0 +1,1 @@
+"""The pages of submitting and reviewing work."""

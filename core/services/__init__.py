@@ -1,1 +1,0 @@
-"""Writes that span models (HackSoft style): ``<entity>_<action>(*, ...) -> T``."""

@@ -1,0 +1,42 @@
+"""Compose resources with ExitStack."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def timed(label: str) -> Iterator[None]:
+    """Log how long the block took."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        logger.info("%s took %.3fs", label, time.perf_counter() - started)
+
+
+def copy_users(source_paths: list[str], target_path: str) -> int:
+    """Copy every user of every source into the target, once per email; how many."""
+    with contextlib.ExitStack() as stack:
+        sources = [
+            stack.enter_context(contextlib.closing(sqlite3.connect(p))) for p in source_paths
+        ]
+        target = stack.enter_context(contextlib.closing(sqlite3.connect(target_path)))
+        target.execute(
+            "CREATE TABLE IF NOT EXISTS user_data (user_id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+            "email TEXT NOT NULL UNIQUE, age INTEGER NOT NULL)"
+        )
+        before = target.total_changes
+        for source in sources:
+            target.executemany(
+                "INSERT OR IGNORE INTO user_data VALUES (?, ?, ?, ?)",
+                source.execute("SELECT user_id, name, email, age FROM user_data"),
+            )
+        target.commit()
+        return target.total_changes - before
