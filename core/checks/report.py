@@ -84,6 +84,11 @@ def _case(record: dict[str, Any], *, output_chars: int) -> CaseResult | None:
     )
 
 
+# The runner's first line (core/checks/runner/run.py): without it, the sandbox around the
+# runner failed to start, which is the server's trouble, not the learner's.
+STARTED = b'{"event": "start"}\n'
+
+
 def parse_report(data: bytes, *, truncated: bool, output_chars: int) -> RunnerReport | None:
     """Parse the bytes read from the report channel; None when the runner wrote nothing.
 

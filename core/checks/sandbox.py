@@ -28,11 +28,13 @@ Each run (bwrap 0.8, started as an unprivileged slot uid, core/checks/slots.py):
 * Output: stdout and stderr combined, read as it comes; the first
   ``limits.output_bytes`` are kept and the rest is read and dropped, so a child
   printing without end neither blocks nor fills the host's memory.
-* Wall clock: at ``limits.wall_seconds`` the bwrap process group is killed and so is
-  every process still running as the slot's uid (a double-forked, setsid daemon
-  included). When the sandbox's PID 1 dies the kernel kills the rest of its PID
-  namespace anyway; the uid sweep runs after every run, and before a slot's next
-  run unless its last holder released it swept.
+* Wall clock: at ``limits.wall_seconds`` every process of the slot's uid but bwrap is
+  killed (a double-forked, setsid daemon included), then bwrap. When the sandbox's
+  PID 1 dies the kernel kills the rest of its PID namespace anyway; the uid sweep
+  (which also reaps the PID 1 that bwrap leaves behind) runs after every run, and
+  before a slot's next run unless its last holder released it swept.
+* Start: the runner's first report line says it started. Without it bwrap failed to
+  set the sandbox up, which is retried once and otherwise raised (SandboxStartError).
 * Report: the runner writes it to a pipe passed as an extra descriptor (not stdout,
   which the learner's prints share); the host reads at most CHECKS_REPORT_BYTES
   and parses it as hostile input (core/checks/report.py).
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import selectors
 import shutil
@@ -57,15 +60,17 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
-from core.checks.report import RunnerReport, parse_report
+from core.checks.report import STARTED, RunnerReport, parse_report
 from core.checks.runtime import RuntimeManifest, runtime_dir, runtime_status
 from core.checks.slots import Slot, kill_uid, slot_lease
+
+logger = logging.getLogger(__name__)
 
 # The sandbox's own layout. Suites and commands may rely on these paths.
 WORK_DIR = "/work"
@@ -100,6 +105,10 @@ class SandboxUnavailable(RuntimeError):
     """Learner code cannot run here (no sandbox, and running it unsandboxed is not allowed)."""
 
 
+class SandboxStartError(RuntimeError):
+    """The sandbox failed to start twice in a row (what bwrap said is the message)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one run may use. Defaults come from the CHECKS_* settings."""
@@ -127,6 +136,7 @@ class SandboxResult:
     report: RunnerReport | None
     slot: int | None = None  # None when unsandboxed (development only)
     sandboxed: bool = True
+    started: bool = True  # False: the runner never ran (bwrap could not set the sandbox up)
 
 
 # --- availability -------------------------------------------------------------------
@@ -549,21 +559,43 @@ def _run(
         output_truncated=collected.output_truncated,
         wall_seconds=wall,
         report=parse_report(
-            bytes(collected.report),
+            bytes(collected.report).removeprefix(STARTED),
             truncated=collected.report_truncated,
             output_chars=case_chars,
         ),
         slot=slot.number if slot else None,
         sandboxed=sandboxed,
+        started=collected.report.startswith(STARTED),
     )
 
 
+def _started(run: Callable[[], SandboxResult]) -> SandboxResult:
+    """``run()``, once more on a fresh slot if the sandbox did not start the first time.
+
+    bwrap can fail before the learner's code is even on disk ("Can't fork for pid 1"
+    while the machine is short of processes). That is ours to retry, and if it fails
+    again ours to report, never a result of the learner's.
+    """
+    for _ in range(2):
+        result = run()
+        if result.started:
+            return result
+        logger.warning("The sandbox did not start: %s", result.output.strip()[-500:])
+    raise SandboxStartError(result.output.strip()[-500:])
+
+
 def _kill_everything(process: subprocess.Popen[bytes], slot_uid: int | None) -> None:
-    """The bwrap process group, then every process of the slot's uid."""
+    """Every process of the slot's uid but bwrap itself, then bwrap's process group.
+
+    In that order, the sandbox's PID 1 dies while bwrap is there to reap it. Killed
+    first, bwrap would leave its child to the machine's init, and until init reaps it
+    (slowly, or never, in a container without one) it counts against the uid's
+    process limit, so the slot's next run could not start.
+    """
+    if slot_uid is not None:
+        kill_uid(slot_uid, spare=process.pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    if slot_uid is not None:
-        kill_uid(slot_uid)
 
 
 def _collect(
@@ -657,17 +689,21 @@ def sandbox_run(
 
     ``command`` runs in /work/code with the check runtime's ``python`` on PATH. No
     runner report is written (``report`` is None). Raises SandboxUnavailable when
-    the sandbox cannot run here and CHECKS_ALLOW_UNSANDBOXED does not apply.
+    the sandbox cannot run here and CHECKS_ALLOW_UNSANDBOXED does not apply, and
+    SandboxStartError when it failed to start twice.
     """
     if not command:
         raise ValueError("command must not be empty")
-    return _run(
-        code_dir=code_dir,
-        suite_dir=suite_dir,
-        runner_args=["exec", "--", *command],
-        limits=limits,
-        env=env,
-        sandboxed=_mode(),
+    return _started(
+        functools.partial(
+            _run,
+            code_dir=code_dir,
+            suite_dir=suite_dir,
+            runner_args=["exec", "--", *command],
+            limits=limits,
+            env=env,
+            sandboxed=_mode(),
+        )
     )
 
 
@@ -685,16 +721,19 @@ def run_suite(
     directory, such as ``0x01-async``); ``pytest_args``: the suite's own arguments. The
     result's ``report`` lists each case (see core/checks/report.py); it is None when the
     runner wrote nothing (e.g. killed before its first case). Raises SandboxUnavailable
-    when learner code cannot run here.
+    when learner code cannot run here, and SandboxStartError as ``sandbox_run`` does.
     """
     options = [arg for path in code_paths for arg in ("--code-path", path)]
-    return _run(
-        code_dir=code_dir,
-        suite_dir=suite_dir,
-        runner_args=[*options, "pytest", "--", *pytest_args],
-        limits=limits or Limits(),
-        env=None,
-        sandboxed=_mode(),
+    return _started(
+        functools.partial(
+            _run,
+            code_dir=code_dir,
+            suite_dir=suite_dir,
+            runner_args=[*options, "pytest", "--", *pytest_args],
+            limits=limits or Limits(),
+            env=None,
+            sandboxed=_mode(),
+        )
     )
 
 
@@ -705,6 +744,7 @@ __all__ = [
     "Limits",
     "RunnerReport",
     "SandboxResult",
+    "SandboxStartError",
     "SandboxUnavailable",
     "run_suite",
     "sandbox_available",

@@ -6,13 +6,19 @@ uid ``CHECKS_SANDBOX_UID_BASE + slot`` and holds that slot for its whole life wi
 an exclusive ``flock`` on ``CHECKS_SLOT_LOCK_DIR/slot-NNN.lock``: two workers, or
 two threads of one worker, never share a uid, and a worker that dies releases its
 locks with its file descriptors. After every run, any process still running as
-its uid is killed, and the lock file is marked clean; a slot not marked clean (its
-holder crashed) is swept before it is used.
+its uid is killed (and reaped, see ``adopt_orphans``), and the lock file is marked
+clean; a slot not marked clean (its holder crashed) is swept before it is used. A run
+starts only on a uid with no process at all, so its process limit is all its own: a
+slot whose uid is busy outside this lock directory, or still has unreaped processes,
+is passed over.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import fcntl
+import logging
 import os
 import signal
 import stat
@@ -24,11 +30,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
+
 # Between two passes over /proc while killing: the kernel needs a moment to reap.
 SWEEP_PAUSE_SECONDS = 0.01
 # A fork bomb held by RLIMIT_NPROC dies in a few passes; this many means something is wrong.
 SWEEP_PASSES = 200
 SLOT_POLL_SECONDS = 0.1
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 # What a slot's lock file says about its uid: swept on release, or (possibly) not.
 CLEAN = b"clean"
 IN_USE = b"inuse"
@@ -51,36 +60,74 @@ class Slot:
     gid: int
 
 
-def uid_processes(uid: int) -> list[int]:
-    """Pids of every live (not zombie) process whose real uid is ``uid``."""
+def uid_processes(uid: int, *, zombies: bool = False) -> list[int]:
+    """Pids of every live process whose real uid is ``uid``; with ``zombies``, also of
+    those dead but not yet reaped (they still count against the uid's process limit)."""
     found: list[int] = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        if _status_uid(int(name)) == uid:
+        status = _status(int(name))
+        if status is not None and status.uid == uid and (zombies or not status.zombie):
             found.append(int(name))
     return found
 
 
-def _status_uid(pid: int) -> int | None:
-    """The real uid of a live process, from /proc (not its directory owner, which a
-    process can make root's with prctl(PR_SET_DUMPABLE, 0)); None if gone or a zombie."""
+@dataclass(frozen=True)
+class _Status:
+    zombie: bool
+    parent: int
+    uid: int  # the real uid
+
+
+def _status(pid: int) -> _Status | None:
+    """A process's state, parent and real uid, from /proc/PID/status (not its directory's
+    owner, which a process can make root's with prctl(PR_SET_DUMPABLE, 0)); None if gone."""
     try:
         with open(f"/proc/{pid}/status", "rb") as status:
-            real_uid = None
-            for line in status:
-                if line.startswith(b"State:") and b"Z" in line.split()[1]:
-                    return None
-                if line.startswith(b"Uid:"):
-                    real_uid = int(line.split()[1])
-                    break
-            return real_uid
-    except (OSError, ValueError, IndexError):
+            fields = dict(line.split(b":", 1) for line in status if b":" in line)
+        return _Status(
+            zombie=fields[b"State"].split()[0] == b"Z",
+            parent=int(fields[b"PPid"]),
+            uid=int(fields[b"Uid"].split()[0]),
+        )
+    except (OSError, ValueError, IndexError, KeyError):
         return None
 
 
-def kill_uid(uid: int) -> int:
-    """SIGKILL every process of ``uid`` until none is left; how many were signalled.
+def adopt_orphans() -> None:
+    """Make this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER).
+
+    bwrap exits as soon as the sandboxed command has, without reaping the sandbox's
+    PID 1, so that process is orphaned at the end of every run. Left to the machine's
+    init it lingers as a zombie until init reaps it (seconds later; never, in a
+    container whose init does not reap), and meanwhile counts against its uid's
+    process limit: runs in quick succession on one slot would fail to start. Adopted,
+    it is reaped by ``kill_uid`` when the slot is released.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        logger.warning(
+            "Cannot adopt orphaned sandbox processes: %s", os.strerror(ctypes.get_errno())
+        )
+
+
+def _reap_adopted(uid: int, *, spare: int | None) -> None:
+    """Reap this process's dead children of ``uid`` (but ``spare``, which a Popen waits for).
+
+    Only one thread holds a slot, and so a uid, at a time: no other thread waits for these.
+    """
+    me = os.getpid()
+    for pid in uid_processes(uid, zombies=True):
+        status = _status(pid)
+        if pid != spare and status is not None and status.zombie and status.parent == me:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+
+def kill_uid(uid: int, *, spare: int | None = None) -> int:
+    """SIGKILL every process of ``uid`` (but ``spare``) until none is left, reap those that
+    are this process's children; how many were signalled.
 
     Each process is opened as a pidfd and its uid checked again through that
     handle's pid before signalling, so a pid reused by another process in between
@@ -90,8 +137,9 @@ def kill_uid(uid: int) -> int:
         raise ValueError(f"refusing to kill uid {uid}: not a sandbox uid")
     signalled = 0
     for _ in range(SWEEP_PASSES):
-        pids = uid_processes(uid)
+        pids = [pid for pid in uid_processes(uid) if pid != spare]
         if not pids:
+            _reap_adopted(uid, spare=spare)
             return signalled
         for pid in pids:
             try:
@@ -99,7 +147,8 @@ def kill_uid(uid: int) -> int:
             except OSError:
                 continue
             try:
-                if _status_uid(pid) == uid:
+                status = _status(pid)
+                if status is not None and status.uid == uid:
                     signal.pidfd_send_signal(handle, signal.SIGKILL)
                     signalled += 1
             except OSError:
@@ -166,11 +215,22 @@ def slot_lease(*, wait_seconds: float | None = None) -> Iterator[Slot]:
                 os.close(descriptor)
                 continue
             slot = Slot(number=number, uid=base + number, gid=base + number)
+            clean = os.pread(descriptor, len(CLEAN), 0) == CLEAN
+            if clean and uid_processes(slot.uid):
+                # Swept on release, yet busy: something outside this lock directory (another
+                # deployment or test run on this machine) runs as this uid. Not ours to kill.
+                logger.warning("Sandbox uid %s is in use outside %s", slot.uid, directory)
+            elif not clean:
+                # Its holder crashed, or the lock file is new: sweep it first.
+                kill_uid(slot.uid)
+            if uid_processes(slot.uid, zombies=True):
+                # Every process of the uid, dead but unreaped ones too, counts against this
+                # run's process limit: take another slot until this one is empty.
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+                continue
+            adopt_orphans()
             try:
-                # A holder that swept its uid on release marked the slot clean; anything
-                # else (a crashed worker, an old lock file) gets swept first.
-                if os.pread(descriptor, len(CLEAN), 0) != CLEAN:
-                    kill_uid(slot.uid)
                 os.pwrite(descriptor, IN_USE, 0)
                 yield slot
             finally:

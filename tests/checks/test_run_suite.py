@@ -11,8 +11,14 @@ from django.conf import settings
 from django.test import override_settings
 
 from core.checks import sandbox as sandbox_module
-from core.checks.sandbox import SandboxResult, SandboxUnavailable, run_suite
-from tests.checks.conftest import TEST_LIMITS, case, write_tree
+from core.checks.sandbox import (
+    Limits,
+    SandboxResult,
+    SandboxStartError,
+    SandboxUnavailable,
+    run_suite,
+)
+from tests.checks.conftest import TEST_LIMITS, case, leftovers, write_tree
 
 Run = Callable[..., SandboxResult]
 
@@ -159,6 +165,36 @@ def test_two_concurrent_runs_get_different_slots(sandbox: None, tmp_path: Path) 
     assert len(results) == 2
     assert all(result.report and result.report.all_passed for result in results)
     assert results[0].slot != results[1].slot
+
+
+def test_a_sandbox_that_does_not_start_is_tried_once_more_then_raised(
+    sandbox: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = write_tree(tmp_path / "code", {"calc.py": CALC})
+    suite = write_tree(tmp_path / "suite", {"test_calc.py": "def test_it():\n    pass\n"})
+    # bwrap and the sandbox's PID 1 take both processes the limit allows: none is left
+    # for the command ("bwrap: Can't fork for pid 1"), as when zombies fill the uid.
+    starved = Limits(**{**TEST_LIMITS.__dict__, "processes": 2})
+    with pytest.raises(SandboxStartError, match=r"^bwrap: .*Resource temporarily unavailable"):
+        run_suite(code_dir=code, suite_dir=suite, limits=starved)
+    tries = [r for r in caplog.records if r.getMessage().startswith("The sandbox did not start")]
+    assert len(tries) == 2
+    # The same submission with room to start runs as usual.
+    result = run_suite(code_dir=code, suite_dir=suite, limits=TEST_LIMITS)
+    assert result.started and result.report is not None and result.report.all_passed
+
+
+def test_runs_back_to_back_each_have_the_whole_process_limit(sandbox: None, tmp_path: Path) -> None:
+    # bwrap leaves the sandbox's PID 1 to be reaped by someone else: were it left to
+    # the machine's init, each run would leave one more process on the slot's uid for a
+    # while, and the third quick run with a limit of 4 could not start.
+    code = write_tree(tmp_path / "code", {"calc.py": CALC})
+    suite = write_tree(tmp_path / "suite", {"test_calc.py": "def test_it():\n    pass\n"})
+    tight = Limits(**{**TEST_LIMITS.__dict__, "processes": 4})
+    for _ in range(6):
+        result = run_suite(code_dir=code, suite_dir=suite, limits=tight)
+        assert result.report is not None and result.report.all_passed, result.output
+        assert leftovers(result.slot) == []
 
 
 def test_a_django_and_drf_suite_runs(run: Run) -> None:

@@ -208,6 +208,8 @@ def main(argv: list[str]) -> int:
 
     report = os.fdopen(args.report_fd, "wb") if args.report_fd is not None else None
     plugin = ReportPlugin(report, case_output_chars=args.case_output_chars)
+    # First of all, so the host can tell a sandbox that never started from our failures.
+    plugin.emit({"event": "start"})
     try:
         stage(work=args.work, archive_fd=args.archive_fd)
     except (OSError, tarfile.TarError) as error:
