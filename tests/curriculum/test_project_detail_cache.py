@@ -71,7 +71,7 @@ def test_the_dates_come_from_the_cache_between_writes(
     body, read_releases = _get(client)
     assert not read_releases
     assert _shows(release) in body
-    versioned.bump_cohorts([release.cohort_id])
+    versioned.bump_version(f"schedule:{release.cohort_id}")
     release.refresh_from_db()
     assert _shows(release) in client.get(URL).content.decode()
 
