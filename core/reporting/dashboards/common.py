@@ -114,8 +114,9 @@ def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
 def version_parts(names: Iterable[str]) -> list[str] | None:
     """``<name>=<version>`` for each version name, sorted: the parts of a key that depends
     on all of them; None if the cache is down."""
-    versions = cache_versions(sorted(names))
-    return None if versions is None else [f"{name}={number}" for name, number in versions.items()]
+    names = sorted(names)
+    versions = cache_versions(names)
+    return None if versions is None else [f"{name}={versions[name]}" for name in names]
 
 
 def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str] | None:
