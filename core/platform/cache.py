@@ -1,12 +1,11 @@
 """Versioned cache keys, and cache calls that degrade to computing when the cache is down.
 
-Invalidation is explicit: every cached read model or fragment carries in its key the
-*versions* of what it shows (``ver:<kind>:<id>`` holds each number): ``cohort:<id>``
-for cohort-wide pages, ``learner:<user id>`` and ``schedule:<cohort id>`` for a
-learner's own pages, ``project:<id>`` for a project's brief. Writes bump the versions
-they change after they commit (``bump_on_commit``), so the next read misses and
-recomputes; the old entries are never read again and simply expire. Nothing is
-deleted, so there is no delete-then-refill race:
+Invalidation is explicit: a key carries the *versions* of what its value shows
+(``ver:<name>`` holds each): ``cohort:<id>`` for cohort-wide pages, ``learner:<user>``
+and ``schedule:<cohort>`` for a learner's, ``project:<id>`` for a brief. Writes bump
+what they change on commit (``bump_on_commit``), so the next read misses and
+recomputes; old entries, never read again, expire. Nothing is deleted, so there is
+no delete-then-refill race:
 
 - a reader that read the old version may store what it computed under the old
   key, which nobody reads any more;
