@@ -182,3 +182,34 @@ def test_the_mentor_s_queue_and_the_matrix_follow_a_claim_and_a_review(
         mentor_client.get(QUEUE).content.decode()
     )
     assert '<td class="pm-ap">' in mentor_client.get(MATRIX).content.decode()
+
+
+def test_a_mentor_s_new_name_shows_in_the_learner_s_feedback(
+    waiting: Iteration,
+    project: Project,
+    mentor: User,
+    mentor_client: Client,
+    learner: User,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        mentor_client.post(f"/review/{waiting.pk}/claim/")
+        _review(mentor_client, waiting, project)
+    alice_client = client_for(learner)
+    assert "Mia Mentor · iteration 1" in alice_client.get(HOME).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        mentor.display_name = "Mia Mentor-Okafor"
+        mentor.save()
+    assert "Mia Mentor-Okafor · iteration 1" in alice_client.get(HOME).content.decode()
+
+
+def test_a_module_s_new_title_shows_on_the_learner_s_pages(
+    project: Project, learner: User, django_capture_on_commit_callbacks: Capture
+) -> None:
+    alice_client = client_for(learner)
+    _warm(alice_client)
+    module = project.module
+    with django_capture_on_commit_callbacks(execute=True):
+        module.title = "Python, Revisited"
+        module.save()
+    assert "Python, Revisited" in alice_client.get(HOME).content.decode()
