@@ -281,19 +281,10 @@ def bump_on_commit(
     rolled-back write reads and bumps nothing."""
 
     def bump() -> None:
-        named: list[tuple[Ids, tuple[VersionKind, ...]]] = [
-            (cohorts, ("cohort",)),
-            (schedules, ("schedule", "cohort")),
-            (learners, ("learner",)),
-            (projects, ("project",)),
-        ]
-        names = [
-            version_name(kind, pk)
-            for ids, kinds in named
-            for pk in (ids() if callable(ids) else ids)
-            if pk is not None
-            for kind in kinds
-        ]
+        given = {"cohort": cohorts, "schedule": schedules, "learner": learners, "project": projects}
+        ids = {kind: list(pks() if callable(pks) else pks) for kind, pks in given.items()}
+        ids["cohort"] += ids["schedule"]
+        names = (f"{kind}:{pk}" for kind, pks in ids.items() for pk in pks if pk is not None)
         for name in dict.fromkeys(names):
             bump_version(name)
 
