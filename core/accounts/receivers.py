@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from core.accounts.signin import DEVICE_ATTRIBUTE
 from core.models import Membership, User
 from core.platform.audit import audit, changed_values, login_label, stored_values
-from core.platform.cache import bump_cohorts_on_commit
+from core.platform.cache import bump_on_commit
 from core.platform.middleware import mark_signed_in
 
 # Audit log (issue #7): security events from Django, allauth and our models become
@@ -171,10 +171,11 @@ def audit_user_permissions(
 
 
 @receiver(post_save, sender=User)
-def bump_cohorts_after_rename(
+def bump_schedules_after_rename(
     sender: type, instance: User, update_fields: frozenset[str] | None = None, **kwargs: Any
 ) -> None:
-    """A new display name shows in the matrix and the at-risk lists of the user's cohorts.
+    """A new display name shows in the matrix, the at-risk lists and (a reviewer's) in
+    learners' feedback, in each of the user's cohorts.
 
     Saves that name their fields and leave the name alone (``last_login`` at every sign-in)
     bump nothing, so signing in does not empty the cohort's cache.
@@ -182,6 +183,8 @@ def bump_cohorts_after_rename(
     if update_fields is not None and "display_name" not in update_fields:
         return
     user_id = instance.pk
-    bump_cohorts_on_commit(
-        lambda: Membership.objects.filter(user_id=user_id).values_list("cohort_id", flat=True)
+    bump_on_commit(
+        schedules=lambda: Membership.objects.filter(user_id=user_id).values_list(
+            "cohort_id", flat=True
+        )
     )

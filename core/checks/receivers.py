@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from core.models import CheckCase, CheckFile, CheckSuite
-from core.platform.cache import bump_version, project_version_name
+from core.platform.cache import bump_on_commit
 
 
 @receiver(post_save, sender=CheckSuite)
@@ -23,5 +22,4 @@ def bump_project_brief_after_checks(
 ) -> None:
     """The project page shows its checks' counts with the cached brief."""
     suite = instance if isinstance(instance, CheckSuite) else instance.suite
-    name = project_version_name(suite.task.project_id)
-    transaction.on_commit(lambda: bump_version(name), robust=True)
+    bump_on_commit(projects=[suite.task.project_id])

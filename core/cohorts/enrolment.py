@@ -40,7 +40,7 @@ from core.accounts.invitations import invitations_send_on_commit
 from core.accounts.models import validate_display_name
 from core.models import Cohort, Membership, User
 from core.platform.audit import audit, audit_many
-from core.platform.cache import bump_cohorts_on_commit
+from core.platform.cache import bump_on_commit
 
 COLUMNS = ("email", "name", "role")
 # What spreadsheets read as the start of a formula (OWASP "CSV injection"), tab and CR too.
@@ -401,8 +401,10 @@ def cohort_enrol(*, cohort: Cohort, rows: list[EnrolmentRow], actor: User) -> En
         )
 
     _audit(cohort, memberships, changed, before, actor, new_people=len(new_people))
-    cohort_id = cohort.pk
-    bump_cohorts_on_commit(lambda: [cohort_id])
+    bump_on_commit(
+        cohorts=[cohort.pk],
+        learners=[membership.user_id for membership in [*memberships, *changed]],
+    )
     # New people are invited; so are people added who never chose a password (an earlier
     # invitation expired, or an account made in the admin): the task skips anyone else.
     invited = [person.pk for person in new_people]

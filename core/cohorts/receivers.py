@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from core.models import Cohort, Extension, Iteration, Membership, ProjectRelease
 from core.platform.audit import audit, changed_values, stored_values
-from core.platform.cache import bump_cohorts_on_commit
+from core.platform.cache import bump_on_commit
 from core.reviews.scoring import release_recompute_scores
 
 
@@ -53,44 +53,44 @@ def move_iterations_with_their_release(
     sender: type, instance: ProjectRelease, **kwargs: Any
 ) -> None:
     """A release moved to another cohort (in the admin) takes its iterations' cohort along,
-    and leaves the cohort it left to be read afresh (the one it joined is bumped below)."""
+    and leaves the schedule it left to be read afresh (the one it joined is bumped below)."""
     before = getattr(instance, "_saved_cohort_id", None)
     if before is None or before == instance.cohort_id:
         return
     Iteration.objects.filter(attempt__release=instance).update(cohort_id=instance.cohort_id)
-    bump_cohorts_on_commit(lambda: [before])
+    bump_on_commit(schedules=[before])
 
 
 @receiver(post_save, sender=ProjectRelease)
 @receiver(post_delete, sender=ProjectRelease)
-def bump_cohort_after_release_change(sender: type, instance: ProjectRelease, **kwargs: Any) -> None:
+def bump_schedule_after_release_change(
+    sender: type, instance: ProjectRelease, **kwargs: Any
+) -> None:
     """A release created, moved, shifted or removed changes columns, deadlines and scores."""
-    cohort_id = instance.cohort_id
-    bump_cohorts_on_commit(lambda: [cohort_id])
+    bump_on_commit(schedules=[instance.cohort_id])
 
 
 @receiver(post_save, sender=Extension)
 @receiver(post_delete, sender=Extension)
-def bump_cohort_after_extension(sender: type, instance: Extension, **kwargs: Any) -> None:
+def bump_after_extension(sender: type, instance: Extension, **kwargs: Any) -> None:
     """New deadlines for one learner, or their old ones back (their score is recomputed
     first, in an earlier callback)."""
     release_id = instance.release_id
-    bump_cohorts_on_commit(lambda: cohort_of_release(release_id))
+    bump_on_commit(cohorts=lambda: cohort_of_release(release_id), learners=[instance.learner_id])
 
 
 @receiver(post_save, sender=Cohort)
-def bump_cohort_after_edit(sender: type, instance: Cohort, **kwargs: Any) -> None:
+def bump_schedule_after_cohort_edit(sender: type, instance: Cohort, **kwargs: Any) -> None:
     """A new name, slug, start date or time zone shows wherever the cohort's pages do."""
-    cohort_id = instance.pk
-    bump_cohorts_on_commit(lambda: [cohort_id])
+    bump_on_commit(schedules=[instance.pk])
 
 
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
-def bump_cohort_after_membership_change(sender: type, instance: Membership, **kwargs: Any) -> None:
-    """A learner joins or leaves (or changes role): the matrix's rows and the mentor's lists."""
-    cohort_id = instance.cohort_id
-    bump_cohorts_on_commit(lambda: [cohort_id])
+def bump_after_membership_change(sender: type, instance: Membership, **kwargs: Any) -> None:
+    """Someone joins or leaves (or changes role): the matrix's rows, the mentor's lists and
+    the person's own pages; other learners' pages show nothing of it."""
+    bump_on_commit(cohorts=[instance.cohort_id], learners=[instance.user_id])
 
 
 _DEADLINE_FIELDS = ("opens_at", "first_deadline", "second_deadline")

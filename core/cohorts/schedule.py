@@ -24,7 +24,7 @@ from core.cohorts.services import (
 )
 from core.models import Cohort, Module, Project, ProjectRelease
 from core.platform.audit import audit
-from core.platform.cache import bump_cohorts
+from core.platform.cache import bump_on_commit
 from core.reviews.scoring import release_recompute_scores
 
 # Offsets, lengths and gaps longer than a year are typos, as for a shift.
@@ -257,7 +257,7 @@ def schedule_apply(
     for release in updated:
         transaction.on_commit(partial(release_recompute_scores, release=release), robust=True)
     if added or updated:
-        transaction.on_commit(partial(bump_cohorts, [cohort.pk]), robust=True)
+        bump_on_commit(schedules=[cohort.pk])
         audit(
             action="deadline_shift",
             obj=cohort,

@@ -17,7 +17,7 @@ from core.cohorts import signals
 from core.models import Cohort, Deadlines, Extension, Project, ProjectRelease
 from core.platform.admin_helpers import in_zone
 from core.platform.audit import audit
-from core.platform.cache import bump_cohorts
+from core.platform.cache import bump_on_commit
 from core.reviews.scoring import release_recompute_scores
 
 # A shift larger than this is almost certainly a typo (a year has 366 days at most).
@@ -234,7 +234,7 @@ def shift_cohort_deadlines(
     # then invalidate what the cohort's pages cached (core/platform/cache.py).
     for release in releases:
         transaction.on_commit(partial(release_recompute_scores, release=release), robust=True)
-    transaction.on_commit(partial(bump_cohorts, [cohort.pk]), robust=True)
+    bump_on_commit(schedules=[cohort.pk])
     # One event for the whole shift, so each learner hears of it once.
     transaction.on_commit(
         partial(

@@ -11,7 +11,6 @@ are the tasks a file drops from it, and the module of an archived project.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -33,7 +32,8 @@ from core.curriculum.files import (
     suite_cases,
 )
 from core.curriculum.models import Module, Program, Project, Resource, Task
-from core.platform.cache import bump_cohorts_on_commit, bump_version, project_version_name
+from core.models import Cohort
+from core.platform.cache import bump_on_commit
 
 MODULE_FIELDS = ("title", "summary", "objectives")
 PROJECT_FIELDS = (
@@ -134,17 +134,17 @@ class _Sync:
         self._check_slugs(program)
         modules = self._modules(program)
         self._projects(program, modules)
-        if self.apply:
-            for project_id in self.touched_projects:
-                name = project_version_name(project_id)
-                transaction.on_commit(partial(bump_version, name), robust=True)
+        if self.apply and self.plan.changes:
+            # Updated rows send no post_save: bump what the receivers would have.
             touched = set(self.touched_projects)
-            bump_cohorts_on_commit(
-                lambda: (
-                    Project.objects.filter(pk__in=touched)
-                    .values_list("releases__cohort_id", flat=True)
+            program_id = program.pk if program else None
+            bump_on_commit(
+                projects=touched,
+                schedules=lambda: (
+                    Cohort.objects.filter(Q(program=program_id) | Q(releases__project__in=touched))
+                    .values_list("pk", flat=True)
                     .distinct()
-                )
+                ),
             )
         return self.plan
 

@@ -28,12 +28,12 @@ from core.platform.cache import (
     FRAGMENT_MAX_SECONDS,
     cache_versions,
     cached_fragment,
-    cohort_version_name,
     entry_timeout,
     fragment_key,
     fresh_until,
-    project_version_name,
+    learner_version_names,
     shape_of,
+    version_name,
 )
 
 if TYPE_CHECKING:
@@ -149,30 +149,22 @@ def _project_dates(
     """The user's dates for ``project``, rendered at most once a minute; 404 if the user
     may not open the project.
 
-    Like the home page's sections (``_home_section``): the key holds the user, the
-    project's version and their cohorts' versions, bumped by every change to a cohort,
-    a release, an extension or a membership, so a change shows on the next request; only
-    the clock's words ("3 hours left") may be a minute old, and less when an opening or
-    a deadline comes sooner. A fragment is only ever stored for a user who may open the
-    project. Staff see every cohort's releases, whose versions are not read here, so
-    their card is rendered on each request.
+    Like the home page's sections (``_home_section``): the key holds the user and
+    ``versions`` (the project's, the user's own and their cohorts' schedules), so a change
+    shows on the next request; only the clock's words ("3 hours left") may be a minute
+    old, and less when an opening or a deadline comes sooner. A fragment is only ever
+    stored for a user who may open the project. Staff see every cohort's releases, whose
+    versions are not read here, so their card is rendered on each request.
     """
     user = request.user
     now = timezone.now()
     key = None
     if versions is not None and not user.is_staff:
-        parts = [f"{m.cohort_id}.{versions[cohort_version_name(m.cohort_id)]}" for m in memberships]
+        parts = sorted(f"{name}={number}" for name, number in versions.items())
         # Any other ?cohort= shows the default dates: one entry, however many are tried.
         slug = request.GET.get("cohort", "")
         picked = slug if any(m.cohort.slug == slug for m in memberships) else ""
-        key = fragment_key(
-            "project-dates",
-            user.pk,
-            project.pk,
-            versions[project_version_name(project.pk)],
-            *sorted(parts),
-            picked,
-        )
+        key = fragment_key("project-dates", user.pk, project.pk, *parts, picked)
 
     def build() -> tuple[tuple[str, str, str], datetime]:
         releases, valid_until = project_releases_for(user, project, memberships, now)
@@ -219,10 +211,11 @@ def project_detail(request: AuthedRequest, slug: str) -> HttpResponse:
     memberships = _page_memberships(user)
     if not memberships and not user.is_staff:
         raise Http404("No such project for this user.")  # no cohort, no release to open
-    names = [cohort_version_name(membership.cohort_id) for membership in memberships]
-    versions = cache_versions([project_version_name(project.pk), *names])
+    brief_version = version_name("project", project.pk)
+    names = learner_version_names(user.pk, [membership.cohort_id for membership in memberships])
+    versions = cache_versions([brief_version, *names])
     dates = _project_dates(request, project, memberships, versions)
-    version = None if versions is None else versions[project_version_name(project.pk)]
+    version = None if versions is None else versions[brief_version]
     brief = _project_brief(request, project, version)
     ctx = {
         "project": project,

@@ -20,7 +20,7 @@ from core.disputes.models import Dispute
 from core.disputes.selectors import deciding_reviews, dispute_window
 from core.models import Attempt, Membership, Task, User, Verdict
 from core.platform.audit import audit
-from core.platform.cache import bump_cohorts_on_commit
+from core.platform.cache import bump_on_commit
 from core.reviews.scoring import attempt_recompute_score
 
 
@@ -186,8 +186,7 @@ def dispute_resolve(*, dispute: Dispute, user: User, outcome: str, comment: str)
         verdict.passed = not locked.was_passed
         verdict.save(update_fields=["passed"])
         attempt_recompute_score(attempt=attempt)
-        cohort_id = locked.cohort_id
-        bump_cohorts_on_commit(lambda: [cohort_id])
+        bump_on_commit(cohorts=[locked.cohort_id], learners=[locked.learner_id])
     locked.status = outcome
     locked.outcome_comment = comment
     locked.resolved_by = user

@@ -1,10 +1,11 @@
 """Versioned cache keys, and cache calls that degrade to computing when the cache is down.
 
-Invalidation is explicit: every cached read model about a cohort carries the
-cohort's *version* in its key (``ver:cohort:<id>`` holds the number). Signal
-receivers bump the version after a write commits (each domain's receivers.py), so the
-next read misses and recomputes; the old entries are never read again and
-simply expire. Nothing is deleted, so there is no delete-then-refill race:
+Invalidation is explicit: a key carries the *versions* of what its value shows
+(``ver:<name>`` holds each): ``cohort:<id>`` for cohort-wide pages, ``learner:<user>``
+and ``schedule:<cohort>`` for a learner's, ``project:<id>`` for a brief. Writes bump
+what they change on commit (``bump_on_commit``), so the next read misses and
+recomputes; old entries, never read again, expire. Nothing is deleted, so there is
+no delete-then-refill race:
 
 - a reader that read the old version may store what it computed under the old
   key, which nobody reads any more;
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -73,8 +74,16 @@ def entry_timeout() -> int:
     return settings.DASHBOARD_CACHE_SECONDS
 
 
-def cohort_version_name(cohort_id: int) -> str:
-    return f"cohort:{cohort_id}"
+type VersionKind = Literal["cohort", "schedule", "learner", "project"]
+
+
+def version_name(kind: VersionKind, pk: int) -> str:
+    return f"{kind}:{pk}"
+
+
+def learner_version_names(user_id: int, cohort_ids: Iterable[int]) -> list[str]:
+    """What a learner's own pages show: their own work and their cohorts' schedules."""
+    return [version_name("learner", user_id), *(version_name("schedule", pk) for pk in cohort_ids)]
 
 
 def _version_key(name: str) -> str:
@@ -125,17 +134,6 @@ def bump_version(name: str) -> None:
         # Entries under the old version may be served until they expire
         # (DASHBOARD_CACHE_SECONDS): the bounded cost of a cache outage during a write.
         logger.warning("Cache unavailable; could not bump %s", name, exc_info=True)
-
-
-def project_version_name(project_id: int) -> str:
-    return f"project:{project_id}"
-
-
-def bump_cohorts(cohort_ids: Iterable[int | None]) -> None:
-    """Invalidate every cached read model about these cohorts."""
-    for cohort_id in dict.fromkeys(cohort_ids):
-        if cohort_id is not None:
-            bump_version(cohort_version_name(cohort_id))
 
 
 # Longer keys (a learner in many cohorts) are shortened to a digest of the whole key:
@@ -272,7 +270,22 @@ def with_csrf_token(html: str, request: HttpRequest) -> SafeString:
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))
 
 
-def bump_cohorts_on_commit(cohort_ids: Callable[[], Iterable[int | None]]) -> None:
-    """Once the transaction commits, bump the versions of the cohorts ``cohort_ids`` names
-    (read then, so a rolled-back write bumps nothing)."""
-    transaction.on_commit(lambda: bump_cohorts(cohort_ids()), robust=True)
+type Ids = Iterable[int | None] | Callable[[], Iterable[int | None]]
+
+
+def bump_on_commit(
+    *, cohorts: Ids = (), schedules: Ids = (), learners: Ids = (), projects: Ids = ()
+) -> None:
+    """Once the transaction commits, bump these versions; a schedule's bumps its cohort's
+    too (cohort pages show the schedule). Ids given as a function are read then, so a
+    rolled-back write reads and bumps nothing."""
+
+    def bump() -> None:
+        given = {"cohort": cohorts, "schedule": schedules, "learner": learners, "project": projects}
+        ids = {kind: list(pks() if callable(pks) else pks) for kind, pks in given.items()}
+        ids["cohort"] += ids["schedule"]
+        names = (f"{kind}:{pk}" for kind, pks in ids.items() for pk in pks if pk is not None)
+        for name in dict.fromkeys(names):
+            bump_version(name)
+
+    transaction.on_commit(bump, robust=True)

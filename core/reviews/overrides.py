@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.models import Attempt, AuditEvent, ScoreOverride, Task, User
 from core.platform.audit import audit
-from core.platform.cache import bump_cohorts_on_commit
+from core.platform.cache import bump_on_commit
 from core.reviews.scoring import (
     attempt_receipts,
     attempt_recompute_score,
@@ -63,8 +63,7 @@ def _audit_change(
             **more,
         },
     )
-    cohort_id = attempt.release.cohort_id
-    bump_cohorts_on_commit(lambda: [cohort_id])
+    bump_on_commit(cohorts=[attempt.release.cohort_id], learners=[attempt.learner_id])
 
 
 @transaction.atomic

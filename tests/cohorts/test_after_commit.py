@@ -22,11 +22,11 @@ def test_a_failing_score_recompute_still_lets_the_cohort_pages_refresh(
     django_capture_on_commit_callbacks: Capture,
 ) -> None:
     monkeypatch.setattr("core.cohorts.receivers.release_recompute_scores", explode)
-    name = versioned.cohort_version_name(release.cohort_id)
+    name = versioned.version_name("schedule", release.cohort_id)
     before = versioned.cache_version(name)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         release.second_deadline += timedelta(days=1)
-        release.save()  # recompute first, then the cohort's version bump
+        release.save()  # recompute first, then the schedule's version bump
     assert len(callbacks) >= 2
     assert versioned.cache_version(name) != before
 
@@ -38,7 +38,7 @@ def test_a_failing_recompute_after_an_extension_still_lets_the_pages_refresh(
     django_capture_on_commit_callbacks: Capture,
 ) -> None:
     monkeypatch.setattr("core.cohorts.receivers.release_recompute_scores", explode)
-    name = versioned.cohort_version_name(release.cohort_id)
+    name = versioned.version_name("learner", learner.pk)
     before = versioned.cache_version(name)
     with django_capture_on_commit_callbacks(execute=True):
         ExtensionFactory(release=release, learner=learner)

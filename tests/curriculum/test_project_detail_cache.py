@@ -1,8 +1,8 @@
 """The project page's cached dates: a write shows on the next request, the clock refreshes them.
 
 The dates card (state, deadlines, extension, multipliers) is rendered once a minute at
-most per user, keyed by the versions of the user's cohorts and of the project. Run this
-file against Redis too, with ``REDIS_URL=redis://127.0.0.1:6379/7``.
+most per user, keyed by the versions of the user, their cohorts' schedules and the
+project. Run this file against Redis too, with ``REDIS_URL=redis://127.0.0.1:6379/7``.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_the_dates_come_from_the_cache_between_writes(
     body, read_releases = _get(client)
     assert not read_releases
     assert _shows(release) in body
-    versioned.bump_cohorts([release.cohort_id])
+    versioned.bump_version(f"schedule:{release.cohort_id}")
     release.refresh_from_db()
     assert _shows(release) in client.get(URL).content.decode()
 
@@ -193,7 +193,7 @@ def test_a_cohort_edit_shows_on_the_next_request(
     cohort.name = "Cohort Seven"
     cohort.time_zone = "America/Lima"
     with django_capture_on_commit_callbacks(execute=True):
-        cohort.save()  # bumps the cohort's version
+        cohort.save()  # bumps the cohort's schedule version
     body = client.get(URL).content.decode()
     assert "Cohort Seven" in body
     assert "America/Lima" in body
@@ -293,7 +293,7 @@ def test_the_page_works_without_the_cache(
     assert all(record.levelno < logging.ERROR for record in caplog.records)
 
 
-# Writes that go around save(): they bump the cohort's version themselves.
+# Writes that go around save(): they bump the cohort's schedule version themselves.
 
 
 def test_a_cohort_wide_shift_shows_on_the_next_request(

@@ -77,12 +77,23 @@ def test_a_lost_version_restarts_above_every_earlier_one(db: None) -> None:
     assert versioned.cache_version("cohort:9") > first
 
 
-def test_bump_cohorts_bumps_each_cohort_once(db: None) -> None:
-    before = versioned.cache_versions(["cohort:1", "cohort:2"])
+def test_bump_on_commit_bumps_each_version_once_after_the_commit(
+    db: None, django_capture_on_commit_callbacks: Capture
+) -> None:
+    names = ["cohort:1", "cohort:2", "cohort:3", "schedule:3", "learner:5", "project:7"]
+    before = versioned.cache_versions(names)
     assert before is not None
-    versioned.bump_cohorts([1, 2, 1, None])
-    after = versioned.cache_versions(["cohort:1", "cohort:2"])
-    assert after == {name: version + 1 for name, version in before.items()}
+    with django_capture_on_commit_callbacks(execute=True):
+        versioned.bump_on_commit(
+            cohorts=[1, 2, 1, None], schedules=lambda: [3, 1], learners=[5], projects=[7]
+        )
+        assert versioned.cache_versions(names) == before  # not before the commit
+    after = versioned.cache_versions([*names, "schedule:1"])
+    assert after is not None
+    # A schedule's bump is its cohort's too (cohort 1: once, however often it is named).
+    assert {name: after[name] for name in names} == {
+        name: version + 1 for name, version in before.items()
+    }
 
 
 def test_versioned_keys_name_their_parts() -> None:
@@ -128,7 +139,7 @@ def test_a_cache_outage_reads_as_empty_and_is_logged(
         assert versioned.safe_get_many(["dash1:x"]) == {}
         versioned.reset_backoff()
         versioned.safe_set("dash1:x", 1)
-        versioned.bump_cohorts([1])
+        versioned.bump_version("cohort:1")
     messages = [record.getMessage() for record in caplog.records]
     assert "Cache unavailable (read versions); computing without it" in messages
     assert "Cache unavailable (get); computing without it" in messages
@@ -385,10 +396,10 @@ def test_a_new_display_name_shows_on_the_next_request_but_a_sign_in_bumps_nothin
     learner = UserFactory(display_name="Old Name")
     MembershipFactory(user=learner, cohort=cohort)
     client.get(MATRIX)
-    before = versioned.cache_version(versioned.cohort_version_name(cohort.pk))
+    before = versioned.cache_version(versioned.version_name("cohort", cohort.pk))
     with django_capture_on_commit_callbacks(execute=True):
         learner.save(update_fields=["last_login"])
-    assert versioned.cache_version(versioned.cohort_version_name(cohort.pk)) == before
+    assert versioned.cache_version(versioned.version_name("cohort", cohort.pk)) == before
     with django_capture_on_commit_callbacks(execute=True):
         learner.display_name = "New Name"
         learner.save()
@@ -423,7 +434,7 @@ def test_a_table_rendered_from_an_older_snapshot_never_passes_for_a_newer_one(
     def slow(cohort_id: int, now: object = None) -> object:
         snapshot = real(cohort_id, now)  # a slow request reads the matrix …
         AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
-        versioned.bump_cohorts([cohort.pk])  # … a review is decided and committed …
+        versioned.bump_version(f"cohort:{cohort.pk}")  # … a review is decided and committed …
         return snapshot  # … and the slow request caches its (old) table.
 
     client = client_for(mentor)
@@ -446,7 +457,7 @@ def test_the_cache_holds_between_writes(
     with django_assert_num_queries(2):
         body = client.get(HOME).content.decode()
     assert "77%" not in body
-    versioned.bump_cohorts([release.cohort_id])
+    versioned.bump_version(f"learner:{learner.pk}")  # what the attempt's receiver bumps
     assert "77%" in client.get(HOME).content.decode()
 
 
@@ -508,7 +519,7 @@ def test_the_project_brief_is_rendered_once_per_version(learner: User, project: 
     Task.objects.filter(project=project, number=0).update(title="Changed quietly")
     assert "Changed quietly" not in client.get(BRIEF).content.decode()
     # … until the project's version moves.
-    versioned.bump_version(versioned.project_version_name(project.pk))
+    versioned.bump_version(f"project:{project.pk}")
     assert "Changed quietly" in client.get(BRIEF).content.decode()
 
 

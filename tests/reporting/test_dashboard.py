@@ -648,7 +648,7 @@ def test_the_learner_home_costs_a_constant_number_of_queries(
     assert response.status_code == 200
     assert response.content.decode().count('class="open-project"') == 1 + 3 * size
     # Warm cache: the user and the memberships; the learner's section is one rendered
-    # fragment (a review the learner gives bumps the cohort's version).
+    # fragment (a peer review the learner gives bumps their own version).
     with django_assert_num_queries(2):
         response = client.get(URL)
     assert response.status_code == 200

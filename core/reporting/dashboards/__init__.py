@@ -1,4 +1,4 @@
-"""Read models of the dashboards and the cohort progress matrix, cached per cohort version.
+"""Read models of the dashboards and the cohort progress matrix, cached per version.
 
 common.py holds the score roll-up and helpers, cohorts.py the matrix and the mentor's
 home, learners.py the learner's home.
@@ -17,9 +17,9 @@ list and the matrix):
 
 Every builder reads a constant number of queries whatever the amount of data
 (one batch for all the cohorts asked for) and keeps its result in the cache
-under the cohort's version (core/platform/cache.py): a review decision, a submission, a
-schedule change, an extension or a membership change bumps the version, so the
-next request recomputes. Results that depend on the clock carry ``valid_until``
+under the versions of what it shows (core/platform/cache.py): the cohort's, or a
+learner's own and their cohorts' schedules'. A write bumps the versions it changes, so
+the next request recomputes. Results that depend on the clock carry ``valid_until``
 (the next opening or deadline that would change them) and are rebuilt after it.
 """
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.utils import dateformat, timezone
 
 from core.models import Attempt
-from core.platform.cache import cache_versions, cohort_version_name, versioned_key
+from core.platform.cache import cache_versions, version_name, versioned_key
 
 CENT = Decimal("0.01")
 NOT_STARTED = "not_started"
@@ -105,17 +105,18 @@ def is_fresh(value: object, now: datetime) -> bool:
 
 def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
     """Each cohort's current cache version; None if the cache is down."""
-    versions = cache_versions(cohort_version_name(cohort_id) for cohort_id in cohort_ids)
+    versions = cache_versions(version_name("cohort", cohort_id) for cohort_id in cohort_ids)
     if versions is None:
         return None
-    return {cohort_id: versions[cohort_version_name(cohort_id)] for cohort_id in cohort_ids}
+    return {cohort_id: versions[version_name("cohort", cohort_id)] for cohort_id in cohort_ids}
 
 
-def cohort_version_parts(cohort_ids: Iterable[int]) -> list[str] | None:
-    """``<cohort id>.<version>`` for each cohort, in id order: the parts of a key that
-    depends on all of them (one user's cohorts); None if the cache is down."""
-    versions = cohort_versions(sorted(cohort_ids))
-    return None if versions is None else [f"{pk}.{version}" for pk, version in versions.items()]
+def version_parts(names: Iterable[str]) -> list[str] | None:
+    """``<name>=<version>`` for each version name, sorted: the parts of a key that depends
+    on all of them; None if the cache is down."""
+    names = sorted(names)
+    versions = cache_versions(names)
+    return None if versions is None else [f"{name}={versions[name]}" for name in names]
 
 
 def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str] | None:

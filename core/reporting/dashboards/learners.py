@@ -15,12 +15,17 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from core.models import Attempt, Cohort, Deadlines, Project, ProjectRelease, Review
-from core.platform.cache import safe_get_many, safe_set_many, shape_of, versioned_key
+from core.platform.cache import (
+    learner_version_names,
+    safe_get_many,
+    safe_set_many,
+    shape_of,
+    versioned_key,
+)
 from core.reporting.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
     Counted,
-    cohort_version_parts,
     counted_score,
     is_fresh,
     join_titles,
@@ -29,6 +34,7 @@ from core.reporting.dashboards.common import (
     percent_label,
     roll_up,
     user_name,
+    version_parts,
 )
 
 if TYPE_CHECKING:
@@ -281,9 +287,10 @@ def _build_learner_data(user: User, cohorts: list[Cohort], now: datetime) -> Lea
 
 
 def learner_data(user: User, cohorts: list[Cohort], now: datetime | None = None) -> LearnerData:
-    """The learner's read model, cached per user under their cohorts' versions."""
+    """The learner's read model, cached under the learner's own and their cohorts' schedules'
+    versions."""
     now = now or timezone.now()
-    parts = cohort_version_parts(cohort.pk for cohort in cohorts)
+    parts = version_parts(learner_version_names(user.pk, (cohort.pk for cohort in cohorts)))
     key = None
     if parts is not None:
         shape = shape_of(LearnerData, LearnerCohort, LearnerRelease, ModuleProgress, FeedbackItem)

@@ -18,9 +18,16 @@ from django.views.decorators.http import require_safe
 from core.cohorts.forms import JoinCodeForm
 from core.models import Cohort, Membership, ProjectRelease, User
 from core.platform.access import AuthedRequest, Request
-from core.platform.cache import FRAGMENT_MAX_SECONDS, cached_html, fragment_key, fresh_until
+from core.platform.cache import (
+    FRAGMENT_MAX_SECONDS,
+    cached_html,
+    fragment_key,
+    fresh_until,
+    learner_version_names,
+    version_name,
+)
 from core.reporting.dashboards import LearnerHome, MentorHome, learner_home, mentor_home
-from core.reporting.dashboards.common import cohort_version_parts
+from core.reporting.dashboards.common import version_parts
 
 # Staff see the most recent cohorts on their home page; the admin lists them all.
 HOME_STAFF_COHORTS = 12
@@ -63,13 +70,19 @@ def _home_section(
 ) -> SafeString:
     """One role's part of the home page, rendered at most once a minute.
 
-    The key holds the user and their cohorts' versions, bumped by every submission,
-    review, decision, extension, schedule and membership change, so a change shows on
-    the next request; only the clock's words ("3 hours left") may be a minute old, and
-    less when a deadline, an opening or a peer SLA comes sooner.
+    The key holds the user and the versions the section shows (a learner's own and their
+    cohorts' schedules; a mentor's cohorts'), so a change shows on the next request; only
+    the clock's words ("3 hours left") may be a minute old, and less when a deadline, an
+    opening or a peer SLA comes sooner.
     """
     user = request.user
-    parts = cohort_version_parts(cohort.pk for cohort in cohorts)
+    cohort_ids = [cohort.pk for cohort in cohorts]
+    names = (
+        learner_version_names(user.pk, cohort_ids)
+        if role == "learner"
+        else [version_name("cohort", pk) for pk in cohort_ids]
+    )
+    parts = version_parts(names)
     key = None if parts is None else fragment_key(f"home-{role}", user.pk, *parts)
 
     def build() -> tuple[str, datetime]:

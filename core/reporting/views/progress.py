@@ -21,11 +21,11 @@ from core.platform.access import AuthedRequest
 from core.platform.cache import (
     cache_version,
     cached_fragment,
-    cohort_version_name,
     entry_timeout,
     fragment_key,
     fresh_until,
     shape_of,
+    version_name,
 )
 from core.reporting.dashboards import (
     MATRIX_LEGEND,
@@ -69,7 +69,7 @@ def _matrix(cohort_id: int, module: str, sort: str) -> tuple[MatrixFacts, str, b
     entry never holds data older than its key says.
     """
     now = timezone.now()
-    version = cache_version(cohort_version_name(cohort_id))
+    version = cache_version(version_name("cohort", cohort_id))
     snapshots: list[CohortSnapshot] = []
 
     def snapshot() -> CohortSnapshot:

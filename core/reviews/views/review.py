@@ -29,10 +29,11 @@ from core.platform.cache import (
     cached_fragment,
     fragment_key,
     fresh_until,
+    version_name,
     with_csrf_token,
 )
 from core.platform.ratelimit import ratelimit
-from core.reporting.dashboards.common import cohort_version_parts
+from core.reporting.dashboards.common import version_parts
 from core.reviews.forms import QueueFilterForm, ReviewForm
 from core.reviews.selectors.review import (
     QueueFilters,
@@ -60,7 +61,7 @@ def _queue_filters(request: AuthedRequest, params: QueryDict) -> QueueFilters:
     cohort_list = list(Cohort.objects.overseen_by(user).order_by("name"))
     if not cohort_list and not user.is_staff:
         raise Http404("Only mentors have a review queue.")
-    versions = cohort_version_parts(cohort.pk for cohort in cohort_list)
+    versions = version_parts(version_name("cohort", cohort.pk) for cohort in cohort_list)
     projects = released_projects(cohort_list, versions, timezone.now())
     form = QueueFilterForm(params, cohorts=cohort_list, projects=projects)
     return QueueFilters(form=form, cohorts=cohort_list, chosen=form.filters(), versions=versions)
