@@ -48,6 +48,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -114,6 +115,9 @@ class Page:
     problem: str = ""  # why it was not measured
     queries_cold: int | None = None
     queries_warm: int | None = None
+    ms_cold: float | None = None  # in-process, the median over IN_PROCESS_RUNS
+    ms_warm: float | None = None
+    cold_ms: float | None = None  # issue #13's target for ms_cold
     result: dict[str, Any] = field(default_factory=dict)
     rotation: Path | None = None  # the crowd's (path, cookie) lines
     cache: dict[str, int] | None = None  # bench/cache.py's counts over the measured run
@@ -132,9 +136,17 @@ class Page:
 
 PAGES = [
     Page("baseline", "baseline (fortunes)", None, "bench_fortunes"),
-    Page("dashboard", "/dashboard/", "learner", "home", p95_ms=150, min_ratio=0.30),
-    Page("project", "/projects/<slug>/", "learner", "project_detail", p95_ms=150, min_ratio=0.30),
-    Page("queue", "/review/", "mentor", "review_queue", p95_ms=150, min_ratio=0.30),
+    Page("dashboard", "/dashboard/", "learner", "home", p95_ms=150, min_ratio=0.30, cold_ms=20),
+    Page(
+        "project",
+        "/projects/<slug>/",
+        "learner",
+        "project_detail",
+        p95_ms=150,
+        min_ratio=0.30,
+        cold_ms=20,
+    ),
+    Page("queue", "/review/", "mentor", "review_queue", p95_ms=150, min_ratio=0.30, cold_ms=20),
     Page(
         "matrix",
         "/cohorts/<slug>/progress/",
@@ -142,6 +154,7 @@ PAGES = [
         "cohort_progress",
         args=(BENCH_COHORT,),
         p95_ms=400,
+        cold_ms=60,
     ),
     Page("healthz", "/healthz", None, "healthz"),
 ]
@@ -295,8 +308,15 @@ def resolve_pages() -> dict[str, Any]:
     }
 
 
-def count_queries() -> None:
-    """Each page's SQL queries, first with a cold cache and then warm, through the test client."""
+# In-process timings: the median of this many requests, each cold one on an empty cache.
+IN_PROCESS_RUNS = 7
+
+
+def in_process() -> None:
+    """Each page through the test client: its SQL queries with a cold cache and then warm,
+    and its time, cold (an empty cache: a key prefix of its own) and warm, the median of
+    IN_PROCESS_RUNS requests each."""
+    from django.core.cache import caches
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -308,17 +328,31 @@ def count_queries() -> None:
         clients[role] = Client(raise_request_exception=False)
         clients[role].force_login(User.objects.get(email=email))
     headers = {"HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
+    backend = caches["default"]
+    prefix = backend.key_prefix
     for page in PAGES:
         if page.problem:
             continue
-        counts = []
-        for _ in range(2):
-            with CaptureQueriesContext(connection) as queries:
-                response = clients[page.user].get(page.path, **headers)
-            counts.append(len(queries))
+        client = clients[page.user]
+        cold: list[float] = []
+        warm: list[float] = []
+        for run in range(IN_PROCESS_RUNS):
+            backend.key_prefix = f"{prefix}:cold-{page.key}-{run}"
+            for times in (cold, warm):
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    response = client.get(page.path, **headers)
+                    times.append((time.perf_counter() - started) * 1000)
+                if run == 0:
+                    counted = len(queries)
+                    if times is cold:
+                        page.queries_cold = counted
+                    else:
+                        page.queries_warm = counted
+        backend.key_prefix = prefix
         if response.status_code != 200:
             page.problem = f"HTTP {response.status_code} in-process"
-        page.queries_cold, page.queries_warm = counts
+        page.ms_cold, page.ms_warm = statistics.median(cold), statistics.median(warm)
     connection.close()
 
 
@@ -347,10 +381,9 @@ def prepare_crowd(data: dict[str, Any], users: int, projects: int) -> None:
     slugs = [data["project"], *opened[: max(0, projects - 1)]]
     single = {page.key: page for page in PAGES}
     for page in CROWD_PAGES + MIXED_PAGES:
-        page.queries_cold, page.queries_warm = (
-            single[page.key].queries_cold,
-            single[page.key].queries_warm,
-        )
+        source = single[page.key]
+        page.queries_cold, page.queries_warm = source.queries_cold, source.queries_warm
+        page.ms_cold, page.ms_warm, page.cold_ms = source.ms_cold, source.ms_warm, source.cold_ms
         page.problem = single[page.key].problem
         if page.user is None or page.problem:
             page.path = single[page.key].path
@@ -741,6 +774,8 @@ def verdicts(page: Page, baseline_rps: float) -> str:
         missed.append("errors")
     if page.key != "baseline" and (page.queries_warm or 0) > MAX_QUERIES:
         missed.append(f"> {MAX_QUERIES} queries")
+    if page.cold_ms is not None and (page.ms_cold or 0) > page.cold_ms:
+        missed.append(f"cold > {page.cold_ms:.0f} ms")
     return "missed: " + "; ".join(missed) if missed else "met"
 
 
@@ -759,13 +794,15 @@ def who(page: Page, crowd: dict[str, int]) -> str:
 def table(pages: list[Page], baseline_rps: float, crowd: dict[str, int]) -> list[str]:
     lines = [
         "| page | as | req/s | p50 ms | p95 ms | p99 ms | errors | × baseline"
-        " | cache hits: pages · sessions | queries (cold/warm) | targets |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | cache hits: pages · sessions | queries (cold/warm) | ms in-process (cold/warm)"
+        " | targets |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for page in pages:
         queries = (
             f"{page.queries_cold}/{page.queries_warm}" if page.queries_warm is not None else "–"
         )
+        in_ms = f"{page.ms_cold:.1f}/{page.ms_warm:.1f}" if page.ms_warm is not None else "–"
         if page.result:
             r = page.result
             ratio = f"{page.rps / baseline_rps:.2f}" if baseline_rps else "–"
@@ -783,7 +820,7 @@ def table(pages: list[Page], baseline_rps: float, crowd: dict[str, int]) -> list
         lines.append(
             f"| {page.label} | {who(page, crowd)} | "
             + " | ".join(numbers)
-            + f" | {queries} | {verdicts(page, baseline_rps)} |"
+            + f" | {queries} | {in_ms} | {verdicts(page, baseline_rps)} |"
         )
     return lines
 
@@ -971,8 +1008,8 @@ def main() -> int:
         if loaded
         else "loaded by an earlier run"
     )
-    say("counting queries per page (in-process, cold then warm cache)")
-    count_queries()
+    say("timing and counting queries per page (in-process, cold then warm cache)")
+    in_process()
     if "multi" in scenarios or "mixed" in scenarios:
         prepare_crowd(data, users, projects)
     versions = server_versions(env)
