@@ -197,6 +197,19 @@ def slot_held_if_free(number: int) -> Iterator[bool]:
         os.close(descriptor)
 
 
+def busy_slots() -> dict[int, list[int]]:
+    """Slots no run holds whose uid still has processes, dead ones included, by slot: a
+    run passes them over (another deployment's, or not yet reaped) or sweeps them first
+    (a crashed worker's)."""
+    busy: dict[int, list[int]] = {}
+    for number in range(settings.CHECKS_SANDBOX_SLOTS):
+        with slot_held_if_free(number) as held:
+            pids = uid_processes(settings.CHECKS_SANDBOX_UID_BASE + number, zombies=True)
+            if held and pids:
+                busy[number] = pids
+    return busy
+
+
 @contextmanager
 def slot_lease(*, wait_seconds: float | None = None) -> Iterator[Slot]:
     """Hold a free slot (its processes cleaned before and after) for the ``with`` block."""

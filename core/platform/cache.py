@@ -281,10 +281,17 @@ def bump_on_commit(
     rolled-back write reads and bumps nothing."""
 
     def bump() -> None:
-        given = {"cohort": cohorts, "schedule": schedules, "learner": learners, "project": projects}
+        given: dict[VersionKind, Ids] = {
+            "cohort": cohorts,
+            "schedule": schedules,
+            "learner": learners,
+            "project": projects,
+        }
         ids = {kind: list(pks() if callable(pks) else pks) for kind, pks in given.items()}
         ids["cohort"] += ids["schedule"]
-        names = (f"{kind}:{pk}" for kind, pks in ids.items() for pk in pks if pk is not None)
+        names = (
+            version_name(kind, pk) for kind, pks in ids.items() for pk in pks if pk is not None
+        )
         for name in dict.fromkeys(names):
             bump_version(name)
 

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core.checks.runtime import runtime_dir, runtime_status
 from core.checks.sandbox import sandbox_available
 from core.checks.selftest import run_self_test
+from core.checks.slots import busy_slots
 
 
 class Command(BaseCommand):
@@ -40,6 +41,14 @@ class Command(BaseCommand):
             f"  {slots} slots (uids {base}–{base + slots - 1}), "
             f"locks in {settings.CHECKS_SLOT_LOCK_DIR}"
         )
+        for number, pids in busy_slots().items():
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  slot {number} (uid {base + number}) is free but its uid has "
+                    f"{len(pids)} process{'es' if len(pids) != 1 else ''} (pids "
+                    f"{', '.join(map(str, pids[:5]))}): runs pass it over until they are gone"
+                )
+            )
         if not available:
             if settings.CHECKS_ALLOW_UNSANDBOXED and settings.DEBUG:
                 self.stdout.write(
