@@ -63,14 +63,9 @@ class Slot:
 def uid_processes(uid: int, *, zombies: bool = False) -> list[int]:
     """Pids of every live process whose real uid is ``uid``; with ``zombies``, also of
     those dead but not yet reaped (they still count against the uid's process limit)."""
-    found: list[int] = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        status = _status(int(name))
-        if status is not None and status.uid == uid and (zombies or not status.zombie):
-            found.append(int(name))
-    return found
+    return [
+        pid for pid, status in _processes() if status.uid == uid and (zombies or not status.zombie)
+    ]
 
 
 @dataclass(frozen=True)
@@ -93,6 +88,13 @@ def _status(pid: int) -> _Status | None:
         )
     except (OSError, ValueError, IndexError, KeyError):
         return None
+
+
+def _processes() -> Iterator[tuple[int, _Status]]:
+    """Every process on the machine with its status, one pass over /proc."""
+    for name in os.listdir("/proc"):
+        if name.isdigit() and (status := _status(int(name))) is not None:
+            yield int(name), status
 
 
 def adopt_orphans() -> None:
@@ -118,9 +120,8 @@ def _reap_adopted(uid: int, *, spare: int | None) -> None:
     Only one thread holds a slot, and so a uid, at a time: no other thread waits for these.
     """
     me = os.getpid()
-    for pid in uid_processes(uid, zombies=True):
-        status = _status(pid)
-        if pid != spare and status is not None and status.zombie and status.parent == me:
+    for pid, status in _processes():
+        if status.uid == uid and status.zombie and status.parent == me and pid != spare:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
 

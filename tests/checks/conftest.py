@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from core.checks.report import CaseResult
 from core.checks.runtime import runtime_status
@@ -100,6 +101,21 @@ def submission(tmp_path: Path) -> Callable[..., Submission]:
         )
 
     return make
+
+
+# Far from the real uids (61000+): tests of slots kill this uid's processes, and another
+# test session on this machine may be running real sandboxes at the same time.
+TEST_UID = 62900
+
+
+@pytest.fixture
+def lock_dir(tmp_path: Path) -> Iterator[Path]:
+    """Two slots of their own (uids TEST_UID and TEST_UID + 1), locked in this directory."""
+    directory = tmp_path / "slots"
+    with override_settings(
+        CHECKS_SLOT_LOCK_DIR=directory, CHECKS_SANDBOX_SLOTS=2, CHECKS_SANDBOX_UID_BASE=TEST_UID
+    ):
+        yield directory
 
 
 def leftovers(slot: int | None, *, zombies: bool = True) -> list[int]:

@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import override_settings
 
 from core.checks.slots import slot_lease
-
-# Far from the real uids, as in test_slots.py: another test session may run sandboxes.
-UID = 62900
+from tests.checks.conftest import TEST_UID as UID
 
 
 def test_it_prints_each_guarantee_verified(sandbox: None) -> None:
@@ -51,19 +48,16 @@ def test_it_fails_with_the_reason_when_the_sandbox_cannot_run(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to a sandbox uid needs root")
-def test_it_names_a_free_slot_whose_uid_still_has_processes(sandbox: None, tmp_path: Path) -> None:
-    with override_settings(
-        CHECKS_SLOT_LOCK_DIR=tmp_path / "slots", CHECKS_SANDBOX_SLOTS=2, CHECKS_SANDBOX_UID_BASE=UID
-    ):
-        with slot_lease(wait_seconds=0):
-            pass  # slot 0 swept and marked clean
-        stray = subprocess.Popen(["sleep", "60"], user=UID + 1, group=UID + 1, extra_groups=[])
-        try:
-            out = StringIO()
-            call_command("checks_doctor", "--no-self-test", stdout=out)
-        finally:
-            stray.kill()
-            stray.wait()
+def test_it_names_a_free_slot_whose_uid_still_has_processes(sandbox: None, lock_dir: Path) -> None:
+    with slot_lease(wait_seconds=0):
+        pass  # slot 0 swept and marked clean
+    stray = subprocess.Popen(["sleep", "60"], user=UID + 1, group=UID + 1, extra_groups=[])
+    try:
+        out = StringIO()
+        call_command("checks_doctor", "--no-self-test", stdout=out)
+    finally:
+        stray.kill()
+        stray.wait()
     text = out.getvalue()
     assert f"slot 1 (uid {UID + 1}) is free but its uid has 1 process (pids {stray.pid})" in text
     assert "slot 0 " not in text

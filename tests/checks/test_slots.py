@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 
 from core.checks.slots import (
     NoFreeSlot,
@@ -19,19 +17,7 @@ from core.checks.slots import (
     slot_lease,
     uid_processes,
 )
-
-# Far from the real uids (61000+): these tests kill this uid's processes, and another
-# test session on this machine may be running real sandboxes at the same time.
-UID = 62900
-
-
-@pytest.fixture
-def lock_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "slots"
-    with override_settings(
-        CHECKS_SLOT_LOCK_DIR=directory, CHECKS_SANDBOX_SLOTS=2, CHECKS_SANDBOX_UID_BASE=UID
-    ):
-        yield directory
+from tests.checks.conftest import TEST_UID as UID
 
 
 def test_leases_held_at_once_get_different_slots_and_uids(lock_dir: Path) -> None:
