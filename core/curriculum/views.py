@@ -31,6 +31,7 @@ from core.platform.cache import (
     entry_timeout,
     fragment_key,
     fresh_until,
+    key_parts,
     learner_version_names,
     shape_of,
     version_name,
@@ -160,7 +161,7 @@ def _project_dates(
     now = timezone.now()
     key = None
     if versions is not None and not user.is_staff:
-        parts = sorted(f"{name}={number}" for name, number in versions.items())
+        parts = key_parts(versions)
         # Any other ?cohort= shows the default dates: one entry, however many are tried.
         slug = request.GET.get("cohort", "")
         picked = slug if any(m.cohort.slug == slug for m in memberships) else ""

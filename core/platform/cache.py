@@ -116,6 +116,12 @@ def cache_versions(names: Iterable[str]) -> dict[str, int] | None:
     return versions
 
 
+def key_parts(versions: Mapping[str, int]) -> list[str]:
+    """``<name>=<version>`` for each, sorted by name: the parts of a key that depends on all
+    of them (in one order whatever order the cache answered in)."""
+    return [f"{name}={versions[name]}" for name in sorted(versions)]
+
+
 def cache_version(name: str) -> int | None:
     """The current version of ``name``; None if the cache is down."""
     versions = cache_versions([name])

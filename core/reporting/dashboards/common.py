@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.utils import dateformat, timezone
 
 from core.models import Attempt
-from core.platform.cache import cache_versions, version_name, versioned_key
+from core.platform.cache import cache_versions, key_parts, version_name, versioned_key
 
 CENT = Decimal("0.01")
 NOT_STARTED = "not_started"
@@ -114,9 +114,8 @@ def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
 def version_parts(names: Iterable[str]) -> list[str] | None:
     """``<name>=<version>`` for each version name, sorted: the parts of a key that depends
     on all of them; None if the cache is down."""
-    names = sorted(names)
     versions = cache_versions(names)
-    return None if versions is None else [f"{name}={versions[name]}" for name in names]
+    return None if versions is None else key_parts(versions)
 
 
 def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str] | None:
