@@ -236,26 +236,48 @@ def fresh_until(valid_until: datetime | None, now: datetime, most: int) -> datet
     return limit if valid_until is None else min(limit, valid_until)
 
 
+def cached_values[K, T](
+    keys: Mapping[K, str | None],
+    now: datetime,
+    build: Callable[[list[K]], Mapping[K, tuple[T, datetime]]],
+) -> dict[K, T]:
+    """For each of ``keys``: the value stored under its key while fresh at ``now``, else
+    what ``build`` returns for it. Every cached value in the application comes through here.
+
+    ``build`` gets the names of those missing (all of them at once: one batch of queries)
+    and returns each one's value and until when it is right. The time is checked on read,
+    not left to the cache's expiry, so a page is never older than it says, whatever clock
+    the cache keeps. A key None (the cache is down) builds every time.
+    """
+    found = safe_get_many(key for key in keys.values() if key is not None)
+    values: dict[K, T] = {}
+    for name, key in keys.items():
+        entry = found.get(key) if key is not None else None
+        if isinstance(entry, tuple) and len(entry) == 2 and now < entry[0]:
+            # What build() returned when it was stored: keys name what they hold.
+            values[name] = cast(T, entry[1])
+    missing = [name for name in keys if name not in values]
+    if not missing:
+        return values
+    built = build(missing)
+    store: dict[str, tuple[datetime, T]] = {}
+    for name in missing:
+        value, until = built[name]
+        values[name] = value
+        key = keys[name]
+        if key is not None and until > now:
+            store[key] = (until, value)
+    if store:
+        seconds = max(int((until - now).total_seconds()) for until, _ in store.values())
+        safe_set_many(store, timeout=seconds + 1)
+    return values
+
+
 def cached_fragment[T](
     key: str | None, now: datetime, build: Callable[[], tuple[T, datetime]]
 ) -> T:
-    """The value stored under ``key`` while fresh at ``now``, else ``build()``'s.
-
-    ``build`` returns the value (rendered HTML, or a few pieces of it) and until when it
-    is right. The time is checked on read, not left to the cache's expiry, so a page is
-    never older than it says, whatever clock the cache keeps. ``key`` None (the cache
-    is down) builds every time.
-    """
-    if key is not None:
-        found = safe_get(key)
-        if isinstance(found, tuple) and len(found) == 2 and now < found[0]:
-            # What build() returned when it was stored: keys name what they hold.
-            return cast(T, found[1])
-    value, until = build()
-    seconds = int((until - now).total_seconds())
-    if key is not None and seconds > 0:
-        safe_set(key, (until, value), timeout=seconds + 1)
-    return value
+    """``cached_values`` for one value."""
+    return cached_values({key: key}, now, lambda missing: {key: build()})[key]
 
 
 def cached_html(

@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from core.models import Attempt, Cohort, User
 from tests.e2e.a11y import check_a11y
-from tests.e2e.journey import sign_in
+from tests.e2e.journey import sign_in, visit
 from tests.factories import (
     AttemptFactory,
     CohortFactory,
@@ -150,3 +150,32 @@ def test_the_mentor_spots_a_learner_at_risk_and_opens_their_classmates_work(
     expect(page).to_have_url(re.compile(rf"/attempts/{ada_attempt.pk}/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Python Generators")
     check_a11y(page)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_mentor_pages_through_a_large_cohort_s_matrix(
+    page: Page, cohort: Cohort, sam: User, ada_attempt: Attempt, bo: User, width: int
+) -> None:
+    """Sixty learners: the matrix shows fifty at a time and pages in place, by name."""
+    for number in range(58):
+        learner = UserFactory(display_name=f"Learner {number:02}")
+        MembershipFactory(user=learner, cohort=cohort, role="learner")
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, sam.email)
+    visit(page, "/cohorts/cohort-7/progress/")
+    matrix = page.locator("table.matrix")
+    expect(page.get_by_text("Learners 1–50 of 60.")).to_be_visible()
+    expect(matrix.locator("tbody th")).to_have_count(50)
+    expect(matrix.locator("tbody th").first).to_have_text("Ada Okafor")
+    check_a11y(page)
+
+    pager = page.get_by_role("navigation", name="Matrix pages")
+    pager.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/cohorts/cohort-7/progress/\?sort=name&page=2$"))
+    expect(page.get_by_text("Learners 51–60 of 60.")).to_be_visible()
+    expect(matrix.locator("tbody th")).to_have_text([f"Learner {n}" for n in range(48, 58)])
+    expect(pager.locator('[aria-current="page"]')).to_have_text("2")
+    check_a11y(page)
+
+    page.go_back()  # the first page again, from history
+    expect(page.get_by_text("Learners 1–50 of 60.")).to_be_visible()

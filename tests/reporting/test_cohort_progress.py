@@ -299,7 +299,7 @@ def test_it_costs_a_constant_number_of_queries(
     assert len(rows(response.content.decode())) == 3 * size
 
 
-def test_it_renders_300_learners_by_60_projects(
+def test_it_renders_300_learners_by_60_projects_a_page_of_50_at_a_time(
     mentor_client: Client,
     cohort: Cohort,
     django_assert_num_queries,  # type: ignore[no-untyped-def]
@@ -310,18 +310,75 @@ def test_it_renders_300_learners_by_60_projects(
         response = mentor_client.get(URL, {"sort": "-score"})
     body = response.content.decode()
     assert response.status_code == 200
-    assert len(rows(body)) == 300
+    assert len(rows(body)) == 50
+    assert "Learners 1–50 of 300." in body
     # 60 bulk projects and the fixture's Python Generators (which nobody has started).
     assert body.count('<th scope="col" class="matrix-project">') == 61
-    assert body.count('<td class="pm-') == 300 * 61
-    assert body.count('<td class="pm-ns">') + body.count('<td class="pm-od">') == 300 * 12 + 300
+    assert body.count('<td class="pm-') == 50 * 61
+    assert body.count('<td class="pm-ns">') + body.count('<td class="pm-od">') == 50 * 12 + 50
     with django_assert_num_queries(3):
         response = mentor_client.get(URL, {"sort": "-score"})
     assert table(response.content.decode()) == table(body)
-    # Another sort reuses the cached snapshot and renders its own table.
+    # Another page, sort or module reuses the cached snapshot and renders its own table.
     with django_assert_num_queries(3):
-        response = mentor_client.get(URL, {"sort": "name", "module": "bulk-3"})
-    assert response.content.decode().count('<th scope="col" class="matrix-project">') == 10
+        response = mentor_client.get(URL, {"sort": "name", "module": "bulk-3", "page": 6})
+    body = response.content.decode()
+    assert body.count('<th scope="col" class="matrix-project">') == 10
+    assert rows(body)[0] == "Bulk Learner 250" and len(rows(body)) == 50
+    assert "Learners 251–300 of 300." in body
+
+
+def scores(body: str) -> list[Decimal]:
+    """The total column's scores in row order."""
+    return [Decimal(v) for v in re.findall(r'<td class="matrix-total">([\d.]+)%</td>', body)]
+
+
+@pytest.mark.parametrize("sort", ["score", "-score"])
+def test_pages_split_the_whole_cohort_in_its_sorted_order(
+    mentor_client: Client, cohort: Cohort, sort: str
+) -> None:
+    bulk_grid(cohort, learners=120, projects=4, modules=2)
+    pages = [
+        mentor_client.get(URL, {"sort": sort, "page": page}).content.decode() for page in (1, 2, 3)
+    ]
+    names = [name for body in pages for name in rows(body)]
+    assert [len(rows(body)) for body in pages] == [50, 50, 20]
+    assert sorted(names) == sorted(f"Bulk Learner {i:03}" for i in range(120))  # each once
+    shown = [score for body in pages for score in scores(body)]
+    assert shown == sorted(shown, reverse=sort == "-score")
+    assert "Learners 101–120 of 120." in pages[2]
+
+
+def test_the_pager_keeps_the_module_and_sort_and_answers_htmx_with_the_table(
+    mentor_client: Client, cohort: Cohort
+) -> None:
+    bulk_grid(cohort, learners=60, projects=4, modules=2)
+    body = mentor_client.get(URL, {"module": "bulk-1", "sort": "score"}).content.decode()
+    pager = body[body.index('aria-label="Matrix pages"') :]
+    assert 'href="?module=bulk-1&amp;sort=score&amp;page=2"' in pager
+    assert 'hx-get="?module=bulk-1&amp;sort=score&amp;page=2"' in pager
+    assert '<span class="page-link" aria-current="page">1</span>' in pager
+    response = mentor_client.get(URL, {"module": "bulk-1", "sort": "score", "page": 2}, **HTMX)
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="matrix-table"')
+    assert len(rows(body)) == 10
+    assert 'href="?module=bulk-1&amp;sort=score&amp;page=1"' in body  # "Previous" and "1"
+
+
+@pytest.mark.parametrize(("asked", "shown"), [("0", 1), ("-3", 1), ("x", 1), ("", 1), ("99", 2)])
+def test_a_page_out_of_range_shows_the_nearest(
+    mentor_client: Client, cohort: Cohort, asked: str, shown: int
+) -> None:
+    bulk_grid(cohort, learners=60, projects=2, modules=1)
+    body = mentor_client.get(URL, {"page": asked}).content.decode()
+    assert f'<span class="page-link" aria-current="page">{shown}</span>' in body
+    assert len(rows(body)) == (50 if shown == 1 else 10)
+
+
+def test_a_cohort_of_one_page_has_no_pager(mentor_client: Client, grid: dict[str, Attempt]) -> None:
+    body = mentor_client.get(URL).content.decode()
+    assert "Matrix pages" not in body
+    assert "Learners 1–" not in body
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ whether each was there (a hit) or had to be rendered again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -48,17 +48,20 @@ def _reads(client: Client, url: str) -> dict[str, bool]:
     """The rendered fragments the request looked up, by name (``home-learner``,
     ``project-dates`` …): True where the cache held it."""
     reads: dict[str, bool] = {}
-    lookup = versioned.safe_get
+    lookup = versioned.safe_get_many
     digest = versioned.templates_digest()
 
-    def spy(key: str) -> object:
-        found = lookup(key)
-        name = key.split(":")[1].removeprefix("html-").removesuffix(f"-{digest}")
-        reads[name] = found is not None
+    def spy(keys: Iterable[str]) -> dict[str, object]:
+        keys = list(keys)
+        found = lookup(keys)
+        for key in keys:
+            part = key.split(":")
+            if len(part) > 1 and part[1].startswith("html-"):  # not a session's or version's
+                reads[part[1].removeprefix("html-").removesuffix(f"-{digest}")] = key in found
         return found
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(versioned, "safe_get", spy)
+        patch.setattr(versioned, "safe_get_many", spy)
         assert client.get(url).status_code == 200
     return reads
 

@@ -10,23 +10,28 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
 from core.models import Attempt, Cohort, Extension, Iteration, Membership, ProjectRelease, Review
-from core.platform.cache import safe_get_many, safe_set_many, shape_of, versioned_key
+from core.platform.cache import (
+    cached_values,
+    entry_timeout,
+    fresh_until,
+    shape_of,
+)
 from core.platform.timefmt import duration_label
 from core.reporting.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
     Counted,
     cohort_keys,
-    cohort_versions,
     counted_score,
-    is_fresh,
     join_titles,
     next_change,
     percent_label,
@@ -110,9 +115,6 @@ class CohortSnapshot:
     columns: tuple[Column, ...]
     rows: tuple[LearnerRow, ...]
     valid_until: datetime | None
-    # The cohort version read before the build (None: built while the cache was down).
-    # Values derived from the snapshot, like the rendered matrix, are keyed with it.
-    version: int | None = None
 
     def modules(self) -> list[tuple[str, str]]:
         """(slug, title) of the modules that have a column, in column order."""
@@ -151,9 +153,7 @@ class CohortSnapshot:
         return found
 
 
-def _build_snapshots(
-    cohort_ids: list[int], now: datetime, versions: dict[int, int] | None = None
-) -> dict[int, CohortSnapshot]:
+def _build_snapshots(cohort_ids: list[int], now: datetime) -> dict[int, CohortSnapshot]:
     """Snapshots of several cohorts from four queries (releases, learners, attempts, extensions)."""
     releases = (
         ProjectRelease.objects.filter(cohort_id__in=cohort_ids)
@@ -239,7 +239,6 @@ def _build_snapshots(
             columns=tuple(columns[cohort_id]),
             rows=tuple(sorted(rows[cohort_id], key=lambda row: (row.sort_name, row.learner_id))),
             valid_until=next_change(times[cohort_id], now),
-            version=(versions or {}).get(cohort_id),
         )
         for cohort_id in cohort_ids
     }
@@ -284,29 +283,16 @@ def cohort_snapshots(
     """Each cohort's snapshot: from the cache where fresh, else built (in one batch) and stored."""
     now = now or timezone.now()
     cohort_ids = list(dict.fromkeys(cohort_ids))
-    versions = cohort_versions(cohort_ids)
-    prefix = f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}"
-    keys = (
-        {
-            cohort_id: versioned_key(prefix, cohort_id, versions[cohort_id])
-            for cohort_id in cohort_ids
+    keys = cohort_keys(f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}", cohort_ids)
+
+    def build(missing: list[int]) -> dict[int, tuple[CohortSnapshot, datetime]]:
+        built = _build_snapshots(missing, now)
+        return {
+            cohort_id: (snapshot, fresh_until(snapshot.valid_until, now, entry_timeout()))
+            for cohort_id, snapshot in built.items()
         }
-        if versions is not None
-        else None
-    )
-    found = safe_get_many(keys.values()) if keys else {}
-    snapshots: dict[int, CohortSnapshot] = {}
-    for cohort_id in cohort_ids:
-        cached = found.get(keys[cohort_id]) if keys else None
-        if isinstance(cached, CohortSnapshot) and is_fresh(cached, now):
-            snapshots[cohort_id] = cached
-    missing = [cohort_id for cohort_id in cohort_ids if cohort_id not in snapshots]
-    if missing:
-        built = _build_snapshots(missing, now, versions)
-        snapshots.update(built)
-        if keys:
-            safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
-    return snapshots
+
+    return cached_values(keys, now, build)
 
 
 def cohort_snapshot(cohort_id: int, now: datetime | None = None) -> CohortSnapshot:
@@ -333,9 +319,11 @@ class MatrixTable:
 
     columns: list[Column]
     groups: list[ModuleGroup]
-    rows: list[dict[str, str]]
+    rows: list[dict[str, str]]  # this page's
     module: tuple[str, str] | None  # (slug, title) of the module filter, if any
     sort: str
+    page: Page[LearnerRow]
+    query: str  # the module and sort as a query string ("module=x&sort=y&"), for the pager
 
 
 # Cell classes of the matrix (short: the 300 × 60 page repeats them 18,000 times), with
@@ -361,15 +349,24 @@ MATRIX_SORTS = {
     "score": "Score (lowest first)",
     "-score": "Score (highest first)",
 }
+# Learners per page of the matrix: at 60 projects a page is some 290 kB of markup that
+# renders in a few milliseconds; all 300 learners of a cohort were 1.7 MB.
+MATRIX_PAGE_SIZE = 50
+
+
+def matrix_pages(learner_count: int) -> int:
+    """How many pages the matrix of ``learner_count`` learners has (one even when empty)."""
+    return max(1, -(-learner_count // MATRIX_PAGE_SIZE))
 
 
 def matrix_table(
-    snapshot: CohortSnapshot, *, module_slug: str = "", sort: str = "name"
+    snapshot: CohortSnapshot, *, module_slug: str = "", sort: str = "name", page: int = 1
 ) -> MatrixTable:
-    """The snapshot filtered to a module and sorted, with each cell precomputed for the template.
+    """One page of the snapshot filtered to a module and sorted, with each cell precomputed
+    for the template (a page out of range is the nearest one).
 
     Sorting by score uses the module score when a module is chosen, else the overall score;
-    learners without a score come last either way.
+    learners without a score come last either way. The whole cohort is sorted, then paged.
     """
     sort = sort if sort in MATRIX_SORTS else "name"
     modules = dict(snapshot.modules())
@@ -398,7 +395,8 @@ def matrix_table(
         unscored = [row for row in rows if score_of(row) is None]
         scored.sort(key=lambda row: (score_of(row), row.sort_name), reverse=sort == "-score")
         rows = scored + unscored
-    # reverse() once per table, not once per row: 300 reverses cost more than the cells.
+    shown = Paginator(rows, MATRIX_PAGE_SIZE).get_page(page)
+    # reverse() once per table, not once per row: 50 reverses cost more than the cells.
     url = tuple(reverse("attempt_detail", args=[987654321]).split("987654321"))
     table_rows = [
         {
@@ -406,9 +404,10 @@ def matrix_table(
             "score": percent_label(score_of(row)),
             "cells": _cells_html(row, indexes, url),
         }
-        for row in rows
+        for row in shown
     ]
-    return MatrixTable(columns, groups, table_rows, module, sort)
+    query = urlencode(({"module": module[0]} if module else {}) | {"sort": sort})
+    return MatrixTable(columns, groups, table_rows, module, sort, shown, f"{query}&")
 
 
 def _cell_html(css: str, text: str, label: str, url: str = "") -> str:
@@ -467,14 +466,8 @@ def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[
     now = now or timezone.now()
     cohort_ids = list(dict.fromkeys(cohort_ids))
     keys = cohort_keys(f"queue-{shape_of(QueueStats)}", cohort_ids)
-    found = safe_get_many(keys.values()) if keys else {}
-    stats: dict[int, QueueStats] = {}
-    for cohort_id in cohort_ids:
-        cached = found.get(keys[cohort_id]) if keys else None
-        if isinstance(cached, QueueStats) and is_fresh(cached, now):
-            stats[cohort_id] = cached
-    missing = [cohort_id for cohort_id in cohort_ids if cohort_id not in stats]
-    if missing:
+
+    def build(missing: list[int]) -> dict[int, tuple[QueueStats, datetime]]:
         built = {cohort_id: QueueStats(0, None, None) for cohort_id in missing}
         in_queue = mentor_queue_q(now)
         rows = (
@@ -491,10 +484,12 @@ def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[
         )
         for row in rows:
             built[row["cohort_id"]] = QueueStats(row["waiting"], row["oldest"], row["escalates"])
-        stats.update(built)
-        if keys:
-            safe_set_many({keys[cohort_id]: built[cohort_id] for cohort_id in missing})
-    return stats
+        return {
+            cohort_id: (stats, fresh_until(stats.valid_until, now, entry_timeout()))
+            for cohort_id, stats in built.items()
+        }
+
+    return cached_values(keys, now, build)
 
 
 @dataclass(frozen=True)

@@ -98,11 +98,6 @@ def next_change(times: Iterable[datetime], now: datetime) -> datetime | None:
     return min((moment for moment in times if moment > now), default=None)
 
 
-def is_fresh(value: object, now: datetime) -> bool:
-    valid_until = getattr(value, "valid_until", "missing")
-    return valid_until is None or (isinstance(valid_until, datetime) and now < valid_until)
-
-
 def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
     """Each cohort's current cache version; None if the cache is down."""
     versions = cache_versions(version_name("cohort", cohort_id) for cohort_id in cohort_ids)
@@ -118,11 +113,12 @@ def version_parts(names: Iterable[str]) -> list[str] | None:
     return None if versions is None else key_parts(versions)
 
 
-def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str] | None:
-    """Each cohort's key for ``prefix`` under its current version; None if the cache is down."""
+def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str | None]:
+    """Each cohort's key for ``prefix`` under its current version (None if the cache is down)."""
     versions = cohort_versions(cohort_ids)
-    if versions is None:
-        return None
     return {
-        cohort_id: versioned_key(prefix, cohort_id, versions[cohort_id]) for cohort_id in cohort_ids
+        cohort_id: None
+        if versions is None
+        else versioned_key(prefix, cohort_id, versions[cohort_id])
+        for cohort_id in cohort_ids
     }

@@ -12,29 +12,20 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from core.models import Attempt, Cohort, Deadlines, Project, ProjectRelease, Review
-from core.platform.cache import (
-    learner_version_names,
-    safe_get_many,
-    safe_set_many,
-    shape_of,
-    versioned_key,
-)
 from core.reporting.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
     Counted,
     counted_score,
-    is_fresh,
     join_titles,
     local_label,
     next_change,
     percent_label,
     roll_up,
     user_name,
-    version_parts,
 )
 
 if TYPE_CHECKING:
@@ -141,15 +132,18 @@ class LearnerCohort:
 
 @dataclass(frozen=True)
 class LearnerData:
-    """Everything cached for one learner: their cohorts and their latest feedback."""
+    """Everything about one learner's work: their cohorts and their latest feedback."""
 
     cohorts: dict[int, LearnerCohort]
     feedback: tuple[FeedbackItem, ...]
     valid_until: datetime | None
 
 
-def _build_learner_data(user: User, cohorts: list[Cohort], now: datetime) -> LearnerData:
-    """The learner's read model: four queries whatever the number of cohorts and projects."""
+def learner_data(user: User, cohorts: list[Cohort], now: datetime) -> LearnerData:
+    """The learner's read model: four queries whatever the number of cohorts and projects.
+
+    Not cached by itself: the home page caches the section rendered from it, under the
+    same versions."""
     cohort_ids = [cohort.pk for cohort in cohorts]
     releases = (
         ProjectRelease.objects.filter(cohort_id__in=cohort_ids)
@@ -286,24 +280,6 @@ def _build_learner_data(user: User, cohorts: list[Cohort], now: datetime) -> Lea
     return LearnerData(data, feedback, next_change(times, now))
 
 
-def learner_data(user: User, cohorts: list[Cohort], now: datetime | None = None) -> LearnerData:
-    """The learner's read model, cached under the learner's own and their cohorts' schedules'
-    versions."""
-    now = now or timezone.now()
-    parts = version_parts(learner_version_names(user.pk, (cohort.pk for cohort in cohorts)))
-    key = None
-    if parts is not None:
-        shape = shape_of(LearnerData, LearnerCohort, LearnerRelease, ModuleProgress, FeedbackItem)
-        key = versioned_key(f"learner-{shape}", user.pk, *parts)
-        cached = safe_get_many([key]).get(key)
-        if isinstance(cached, LearnerData) and is_fresh(cached, now):
-            return cached
-    data = _build_learner_data(user, cohorts, now)
-    if key:
-        safe_set_many({key: data})
-    return data
-
-
 # Render-time views over the cached data (they depend on the clock, so are never cached).
 
 
@@ -343,12 +319,15 @@ class RadarEntry:
 
 @dataclass(frozen=True)
 class RadarDay:
-    """One calendar day of the radar strip."""
+    """One calendar day of the radar strip, with its labels ("Tue", "14", "Tuesday 14 May")."""
 
     day: date
     count: int
     clash: bool
     is_today: bool
+    weekday: str
+    number: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -407,15 +386,20 @@ def workload_radar(
     per_day: dict[date, list[RadarEntry]] = defaultdict(list)
     for entry in entries:
         per_day[timezone.localtime(entry.due, tz).date()].append(entry)
-    days = [
-        RadarDay(
-            day,
-            len(per_day[day]),
-            any(entry.clashes for entry in per_day[day]),
-            day == today,
+    days = []
+    for day in (today + timedelta(days=offset) for offset in range(RADAR_DAYS)):
+        weekday, number, label = dateformat.format(day, "D|j|l j F").split("|")
+        days.append(
+            RadarDay(
+                day,
+                len(per_day[day]),
+                any(entry.clashes for entry in per_day[day]),
+                day == today,
+                weekday,
+                number,
+                label,
+            )
         )
-        for day in (today + timedelta(days=offset) for offset in range(RADAR_DAYS))
-    ]
     return WorkloadRadar(days, entries, pairs, tz)
 
 
@@ -427,6 +411,7 @@ class ChartPoint:
     attempt_id: int
     score: Decimal
     reviewed_at: datetime
+    reviewed_label: str  # "14 May 2026" in the cohort's time zone
 
     @property
     def score_label(self) -> str:
@@ -486,7 +471,15 @@ def score_chart(releases: Iterable[LearnerRelease], tz: ZoneInfo) -> ScoreChart 
         return round(left + pad + ratio * (right - left - 2 * pad), 1)
 
     points = [
-        ChartPoint(x_of(at), y_of(score), r.title, r.attempt_id or 0, score, at)
+        ChartPoint(
+            x_of(at),
+            y_of(score),
+            r.title,
+            r.attempt_id or 0,
+            score,
+            at,
+            local_label(at, tz, "j M Y"),
+        )
         for at, score, r in scored
     ]
     y_ticks = [(y_of(Decimal(value)), f"{value}%") for value in (0, 50, 100, 150, 200)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
@@ -21,6 +20,7 @@ from core.platform.access import AuthedRequest
 from core.platform.cache import (
     cache_version,
     cached_fragment,
+    cached_html,
     entry_timeout,
     fragment_key,
     fresh_until,
@@ -32,6 +32,7 @@ from core.reporting.dashboards import (
     MATRIX_SORTS,
     CohortSnapshot,
     cohort_snapshot,
+    matrix_pages,
     matrix_table,
 )
 
@@ -55,15 +56,25 @@ class MatrixFacts:
     valid_until: datetime | None
 
 
-def _matrix(cohort_id: int, module: str, sort: str) -> tuple[MatrixFacts, str, bytes]:
-    """The page's facts, the module filter as understood, and the table's UTF-8 markup.
+def _page_number(asked: str | None, learner_count: int) -> int:
+    """The matrix page asked for, within range (the first when it is not a number)."""
+    try:
+        number = int(asked or 1)
+    except ValueError:
+        number = 1
+    return min(max(number, 1), matrix_pages(learner_count))
 
-    Both are rendered once per cohort version (and module and sort for the table), then
-    cached: a review decision bumps the version, so it shows on the next request, and an
-    entry is kept until the snapshot's next deadline or opening. The warm path reads the
-    cohort's version, the small facts and the table (stored zlib-compressed: 1.7 MB of
-    markup at 300 × 60 is about 100 kB in the cache), never the snapshot itself, whose
-    unpickling cost more than the rest of the page.
+
+def _matrix(
+    cohort_id: int, module: str, sort: str, page: str | None
+) -> tuple[MatrixFacts, str, SafeString]:
+    """The page's facts, the module filter as understood, and one page of the table.
+
+    Both are rendered once per cohort version (and module, sort and page for the table),
+    then cached: a review decision bumps the version, so it shows on the next request, and
+    an entry is kept until the snapshot's next deadline or opening. The warm path reads the
+    cohort's version, the small facts and the table, never the snapshot itself, whose
+    unpickling costs more than the rest of the page.
 
     Keyed by the version read first: whatever a build reads is at least that new, so an
     entry never holds data older than its key says.
@@ -87,22 +98,16 @@ def _matrix(cohort_id: int, module: str, sort: str) -> tuple[MatrixFacts, str, b
     key = None if version is None else fragment_key(name, cohort_id, version)
     facts = cached_fragment(key, now, build_facts)
     module = module if module in dict(facts.modules) else ""
-    rendered: list[bytes] = []  # a table built by this request is used as it is
+    number = _page_number(page, facts.learner_count)
 
-    def build_table() -> tuple[bytes, datetime]:
-        table = matrix_table(snapshot(), module_slug=module, sort=sort)
-        rendered.append(render_to_string(TABLE_TEMPLATE, {"table": table}).encode())
-        return zlib.compress(rendered[0], 1), fresh_until(facts.valid_until, now, entry_timeout())
+    def build_table() -> tuple[str, datetime]:
+        table = matrix_table(snapshot(), module_slug=module, sort=sort, page=number)
+        html = render_to_string(TABLE_TEMPLATE, {"table": table})
+        return html, fresh_until(facts.valid_until, now, entry_timeout())
 
     if version is not None:
-        key = fragment_key("matrix", cohort_id, version, sort, module or "-")
-    compressed = cached_fragment(key, now, build_table)
-    return facts, module, rendered[0] if rendered else zlib.decompress(compressed)
-
-
-# The page is rendered around this, and the table's bytes put in its place: 1.7 MB of
-# markup is never decoded into the page's string only to be encoded again.
-TABLE_MARK = "<matrix-table>"
+        key = fragment_key("matrix", cohort_id, version, sort, module or "-", number)
+    return facts, module, cached_html(key, now, build_table)
 
 
 @require_safe
@@ -113,7 +118,9 @@ def cohort_progress(request: AuthedRequest, slug: str) -> HttpResponse:
     cohort = _get_cohort_for_mentor(request, slug)
     sort = request.GET.get("sort", "name")
     sort = sort if sort in MATRIX_SORTS else "name"
-    facts, module, table = _matrix(cohort.pk, request.GET.get("module", ""), sort)
+    facts, module, table = _matrix(
+        cohort.pk, request.GET.get("module", ""), sort, request.GET.get("page")
+    )
     context = {
         "cohort": cohort,
         "modules": facts.modules,
@@ -124,11 +131,7 @@ def cohort_progress(request: AuthedRequest, slug: str) -> HttpResponse:
         "learner_count": facts.learner_count,
         "column_count": facts.columns.get(module, 0) if module else sum(facts.columns.values()),
         "legend": MATRIX_LEGEND,
-        "table_html": mark_safe(TABLE_MARK),  # our own markup, put in below
+        "table_html": table,
     }
     fragment = bool(request.htmx) and not request.htmx.history_restore_request
-    response = render(request, f"{TEMPLATE}#matrix-table" if fragment else TEMPLATE, context)
-    parts = response.content.split(TABLE_MARK.encode(), 1)
-    if len(parts) == 2:  # no table at all while the cohort has nobody to show
-        response.content = b"".join((parts[0], table, parts[1]))
-    return response
+    return render(request, f"{TEMPLATE}#matrix-table" if fragment else TEMPLATE, context)
