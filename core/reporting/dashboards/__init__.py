@@ -16,11 +16,11 @@ list and the matrix):
   counted project has no score and is left out.
 
 Every builder reads a constant number of queries whatever the amount of data
-(one batch for all the cohorts asked for) and keeps its result in the cache
-under the versions of what it shows (core/platform/cache.py): the cohort's, or a
-learner's own and their cohorts' schedules'. A write bumps the versions it changes, so
-the next request recomputes. Results that depend on the clock carry ``valid_until``
-(the next opening or deadline that would change them) and are rebuilt after it.
+(one batch for all the cohorts asked for). Results that depend on the clock carry
+``valid_until`` (the next opening or deadline that would change them). Only the
+cohort snapshot is cached as data (under its cohort's version, until its
+``valid_until``); the other read models are cached as the HTML rendered from them
+(core/reporting/views/home.py, docs/benchmarks.md "How the pages stay fast").
 """
 
 from __future__ import annotations

@@ -20,17 +20,19 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core.models import Attempt, Cohort, Extension, Iteration, Membership, ProjectRelease, Review
 from core.platform.cache import (
+    cache_versions,
     cached_values,
     entry_timeout,
     fresh_until,
     shape_of,
+    version_name,
+    versioned_key,
 )
 from core.platform.timefmt import duration_label
 from core.reporting.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
     Counted,
-    cohort_keys,
     counted_score,
     join_titles,
     next_change,
@@ -283,7 +285,13 @@ def cohort_snapshots(
     """Each cohort's snapshot: from the cache where fresh, else built (in one batch) and stored."""
     now = now or timezone.now()
     cohort_ids = list(dict.fromkeys(cohort_ids))
-    keys = cohort_keys(f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}", cohort_ids)
+    names = {cohort_id: version_name("cohort", cohort_id) for cohort_id in cohort_ids}
+    versions = cache_versions(names.values())
+    prefix = f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}"
+    keys = {
+        cohort_id: None if versions is None else versioned_key(prefix, cohort_id, versions[name])
+        for cohort_id, name in names.items()
+    }
 
     def build(missing: list[int]) -> dict[int, tuple[CohortSnapshot, datetime]]:
         built = _build_snapshots(missing, now)
@@ -462,34 +470,28 @@ class QueueStats:
 
 
 def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[int, QueueStats]:
-    """Each cohort's review queue length and oldest submission (one query, cached)."""
+    """Each cohort's review queue length and oldest submission (one query).
+
+    Not cached by itself: it is read only to build the mentor's home section and the
+    queue table, which are cached under the same cohort versions."""
     now = now or timezone.now()
-    cohort_ids = list(dict.fromkeys(cohort_ids))
-    keys = cohort_keys(f"queue-{shape_of(QueueStats)}", cohort_ids)
-
-    def build(missing: list[int]) -> dict[int, tuple[QueueStats, datetime]]:
-        built = {cohort_id: QueueStats(0, None, None) for cohort_id in missing}
-        in_queue = mentor_queue_q(now)
-        rows = (
-            Iteration.objects.waiting()
-            .filter(cohort_id__in=missing)
-            .values("cohort_id")
-            .annotate(
-                waiting=Count("pk", filter=in_queue),
-                oldest=Min("submitted_at", filter=in_queue),
-                # Work still with its peers joins the queue at its peer SLA.
-                escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
-            )
-            .order_by()
+    stats = {cohort_id: QueueStats(0, None, None) for cohort_id in cohort_ids}
+    in_queue = mentor_queue_q(now)
+    rows = (
+        Iteration.objects.waiting()
+        .filter(cohort_id__in=list(stats))
+        .values("cohort_id")
+        .annotate(
+            waiting=Count("pk", filter=in_queue),
+            oldest=Min("submitted_at", filter=in_queue),
+            # Work still with its peers joins the queue at its peer SLA.
+            escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
         )
-        for row in rows:
-            built[row["cohort_id"]] = QueueStats(row["waiting"], row["oldest"], row["escalates"])
-        return {
-            cohort_id: (stats, fresh_until(stats.valid_until, now, entry_timeout()))
-            for cohort_id, stats in built.items()
-        }
-
-    return cached_values(keys, now, build)
+        .order_by()
+    )
+    for row in rows:
+        stats[row["cohort_id"]] = QueueStats(row["waiting"], row["oldest"], row["escalates"])
+    return stats
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.utils import dateformat, timezone
 
 from core.models import Attempt
-from core.platform.cache import cache_versions, key_parts, version_name, versioned_key
+from core.platform.cache import cache_versions, key_parts
 
 CENT = Decimal("0.01")
 NOT_STARTED = "not_started"
@@ -98,27 +98,8 @@ def next_change(times: Iterable[datetime], now: datetime) -> datetime | None:
     return min((moment for moment in times if moment > now), default=None)
 
 
-def cohort_versions(cohort_ids: list[int]) -> dict[int, int] | None:
-    """Each cohort's current cache version; None if the cache is down."""
-    versions = cache_versions(version_name("cohort", cohort_id) for cohort_id in cohort_ids)
-    if versions is None:
-        return None
-    return {cohort_id: versions[version_name("cohort", cohort_id)] for cohort_id in cohort_ids}
-
-
 def version_parts(names: Iterable[str]) -> list[str] | None:
     """``<name>=<version>`` for each version name, sorted: the parts of a key that depends
     on all of them; None if the cache is down."""
     versions = cache_versions(names)
     return None if versions is None else key_parts(versions)
-
-
-def cohort_keys(prefix: str, cohort_ids: list[int]) -> dict[int, str | None]:
-    """Each cohort's key for ``prefix`` under its current version (None if the cache is down)."""
-    versions = cohort_versions(cohort_ids)
-    return {
-        cohort_id: None
-        if versions is None
-        else versioned_key(prefix, cohort_id, versions[cohort_id])
-        for cohort_id in cohort_ids
-    }
