@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, make_dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -94,6 +94,27 @@ def test_bump_on_commit_bumps_each_version_once_after_the_commit(
     assert {name: after[name] for name in names} == {
         name: version + 1 for name, version in before.items()
     }
+
+
+def test_cached_values_builds_only_what_is_missing_or_stale_in_one_batch(db: None) -> None:
+    now = timezone.now()
+    built: list[list[str]] = []
+
+    def build(missing: list[str]) -> dict[str, tuple[str, datetime]]:
+        built.append(missing)
+        until = {"a": now + timedelta(minutes=5), "b": now + timedelta(seconds=30)}
+        return {name: (f"{name}@{len(built)}", until[name]) for name in missing}
+
+    keys = {"a": "test:values:a", "b": "test:values:b"}
+    assert versioned.cached_values(keys, now, build) == {"a": "a@1", "b": "b@1"}
+    assert versioned.cached_values(keys, now, build) == {"a": "a@1", "b": "b@1"}
+    assert built == [["a", "b"]]  # one batch, then both read back
+    # A minute on, "b" has passed its own "until" (whatever the cache's expiry): only it
+    # is built again; a key None (the cache down) is built every time.
+    later = now + timedelta(minutes=1)
+    assert versioned.cached_values(keys, later, build) == {"a": "a@1", "b": "b@2"}
+    assert versioned.cached_values({"a": None}, now, build) == {"a": "a@3"}
+    assert built == [["a", "b"], ["b"], ["a"]]
 
 
 def test_versioned_keys_name_their_parts() -> None:

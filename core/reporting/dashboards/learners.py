@@ -280,7 +280,7 @@ def learner_data(user: User, cohorts: list[Cohort], now: datetime) -> LearnerDat
     return LearnerData(data, feedback, next_change(times, now))
 
 
-# Render-time views over the cached data (they depend on the clock, so are never cached).
+# Render-time views over the read model (they depend on the clock).
 
 
 def current_releases(cohort: LearnerCohort, now: datetime) -> list[LearnerRelease]:
