@@ -129,6 +129,9 @@ def test_it_filters_by_cohort_and_project(
     assert "Generators In Seven" in body
     assert "Generators In Eight" in body
     assert "Async In Seven" not in body
+    # Two cohorts: each row names its own.
+    assert body.count('<td data-label="Cohort">Cohort 8</td>') == 1
+    assert body.count(f'<td data-label="Cohort">{cohort.name}</td>') == 1
 
 
 def test_it_offers_only_the_mentors_cohorts_and_their_projects(

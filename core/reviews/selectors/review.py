@@ -161,9 +161,8 @@ def queue_context(
     # A plain QuerySet: the stubs type a custom one's prefetched rows as bare iterations.
     waiting: QuerySet[Iteration] = queue
     rows: QuerySet[QueueRow] = (
-        waiting.select_related(
-            "attempt__learner", "attempt__release__project", "attempt__release__cohort"
-        )
+        # The cohorts are the filters' (set on the rows below): one join fewer to plan.
+        waiting.select_related("attempt__learner", "attempt__release__project")
         # The queue shows titles and names: leave the briefs and notes in the database.
         .defer(*QUEUE_DEFERRED)
         .prefetch_related(Prefetch("claims", queryset=live_claims, to_attr="live_claims"))
@@ -175,7 +174,11 @@ def queue_context(
     badges = checks_badges([iteration.pk for iteration in page])
     # The page's rows (the same objects), with the marks set on them just below.
     shown = cast("list[MarkedQueueRow]", list(page))
+    cohorts = {cohort.pk: cohort for cohort in filters.cohorts}
     for iteration in shown:  # past the peer SLA: the row says "Escalated"
+        release = iteration.attempt.release
+        if release.cohort_id in cohorts:  # always (its iteration's cohort is one of them)
+            release.cohort = cohorts[release.cohort_id]
         iteration.escalated = is_escalated(iteration, now)
         iteration.checks = badges.get(iteration.pk)
     held = list(
