@@ -147,6 +147,8 @@ PAGES = [
         cold_ms=20,
     ),
     Page("queue", "/review/", "mentor", "review_queue", p95_ms=150, min_ratio=0.30, cold_ms=20),
+    # The mentor's home: its at-risk lists come from the same cohort snapshot as the matrix.
+    Page("mentor-home", "/dashboard/", "mentor", "home", p95_ms=150, min_ratio=0.30, cold_ms=20),
     Page(
         "matrix",
         "/cohorts/<slug>/progress/",
