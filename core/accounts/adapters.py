@@ -12,13 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from core.accounts import signin
+from core.cohorts.join_codes import JOIN_AFTER_SIGN_IN
 from core.models import User
 from core.notifications.tasks import send_email_on_commit
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no types
     """Sends allauth's emails as background tasks, after the transaction commits; counts
-    sign-in attempts our way and remembers the browsers people sign in with."""
+    sign-in attempts our way and remembers the browsers people sign in with; brings a
+    newcomer back to the join link they came by."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         message = self.render_mail(template_prefix, email, context)
@@ -30,6 +32,16 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
         response: HttpResponse = super().post_login(request, user, **kwargs)
         signin.remember_device(request, response, [kwargs.get("email") or "", user.email])
         return response
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """Where a sign-in without ``?next=`` goes: back to the join link that sent this
+        browser to sign in (a newcomer's ``next`` is lost in the email confirmation),
+        else the home page."""
+        pending = request.session.pop(JOIN_AFTER_SIGN_IN, None)
+        if isinstance(pending, str):
+            return pending
+        url: str = super().get_login_redirect_url(request)
+        return url
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The same client address our own rate limits and the audit log use."""

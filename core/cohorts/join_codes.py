@@ -42,6 +42,10 @@ _IGNORED = str.maketrans("", "", " -\t\n\r")
 MAX_INPUT = 64
 
 
+# The session key under which a join link remembers itself for a visitor sent to sign in.
+JOIN_AFTER_SIGN_IN = "join_after_sign_in"
+
+
 def code_new() -> str:
     """A fresh random code, grouped for reading: 'K7QM2-9XWTR-4HB0C-ZP8NS'."""
     raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))

@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.cohorts import ical
 from core.cohorts.forms import JoinCodeForm
 from core.cohorts.join_codes import (
+    JOIN_AFTER_SIGN_IN,
     JoinRefused,
     Refusal,
     join_code_find,
@@ -234,7 +235,11 @@ def join_link(request: Request, code: str) -> HttpResponse:
             request,
             "Sign in to join your cohort with this link, or sign up first if you are new here.",
         )
+        # Signing up loses ?next= on the way through the email confirmation: the first
+        # sign-in in this browser without one comes back here (AccountAdapter).
+        request.session[JOIN_AFTER_SIGN_IN] = request.path
         return redirect_to_login(request.get_full_path())
+    request.session.pop(JOIN_AFTER_SIGN_IN, None)  # back here: nothing left to come back to
     return _join_link(cast(AuthedRequest, request), code)
 
 
