@@ -438,6 +438,9 @@ class CohortAdmin(CohortZoneAdmin[Cohort]):
     list_filter = ["program"]
     list_select_related = ["program"]
     search_fields = ["name", "slug"]
+    # The model's order, said again: the counts below group the query, and a grouped
+    # query drops Meta.ordering (the autocomplete would page an unordered list).
+    ordering = ["-start_date", "name", "pk"]
     prepopulated_fields = {"slug": ["name"]}
     fields = ["program", "name", "slug", ("start_date", "time_zone")]
     inlines = [MembershipInline, ReleaseInline, JoinCodeInline]
@@ -750,6 +753,8 @@ class ProjectReleaseAdmin(ReleaseDateColumns, CohortZoneAdmin[ProjectRelease]):
     list_filter = ["cohort", "cohort__program"]
     # The extension form's release picker searches here too: by project or cohort.
     search_fields = ["project__title", "project__slug", "cohort__name"]
+    # As the model's, for the same reason as CohortAdmin's.
+    ordering = ["cohort", "opens_at", "project__module__order", "project__order", "pk"]
     autocomplete_fields = ["cohort", "project"]
     fieldsets = [
         (None, {"fields": ["cohort", "project"]}),
