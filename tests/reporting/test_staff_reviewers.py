@@ -116,6 +116,23 @@ def test_it_sorts_by_volume_on_request(staff_client: Client, cast: dict[str, Use
     assert staff_client.get(URL, {"sort": "bogus"}).context["sort"] == "agreement"
 
 
+def test_its_pages_keep_the_sort(
+    staff_client: Client, cast: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.reporting.views import staff_reviews
+
+    monkeypatch.setattr(staff_reviews, "REVIEWERS_PAGE_SIZE", 2)
+    body = staff_client.get(URL, {"sort": "volume"}).content.decode()
+    pager = body[body.index('aria-label="Reviewer pages"') :]
+    assert 'href="?sort=volume&amp;page=2"' in pager
+    assert "hx-get" not in pager  # plain links on this page
+    second = staff_client.get(URL, {"sort": "volume", "page": 2})
+    assert [row.user.name for row in second.context["page_obj"]] == ["Nia New", "Dee Idle"]
+    assert 'href="?sort=volume&amp;page=1"' in second.content.decode()
+    default = staff_client.get(URL).content.decode()
+    assert 'href="?page=2"' in default[default.index('aria-label="Reviewer pages"') :]
+
+
 def test_it_counts_ratings_and_open_reports(
     staff_client: Client, cast: dict[str, User], learner: User
 ) -> None:

@@ -207,7 +207,7 @@ def test_it_paginates_and_keeps_the_filters_in_the_links(
     assert "Learner 00" in body
     assert "Learner 26" not in body
     assert 'href="?cohort=cohort-7&amp;project=python-generators&amp;page=2"' in body
-    assert 'hx-get="/review/?cohort=cohort-7&amp;project=python-generators&amp;page=2"' in body
+    assert 'hx-get="?cohort=cohort-7&amp;project=python-generators&amp;page=2"' in body
     assert 'hx-push-url="true"' in body
 
     second = mentor_client.get(URL, {**params, "page": 2}).content.decode()

@@ -331,7 +331,7 @@ class MatrixTable:
     module: tuple[str, str] | None  # (slug, title) of the module filter, if any
     sort: str
     page: Page[LearnerRow]
-    query: str  # the module and sort as a query string ("module=x&sort=y&"), for the pager
+    query: str  # the module and sort as a query string ("module=x&sort=y"), for the pager
 
 
 # Cell classes of the matrix (short: the 300 × 60 page repeats them 18,000 times), with
@@ -415,7 +415,7 @@ def matrix_table(
         for row in shown
     ]
     query = urlencode(({"module": module[0]} if module else {}) | {"sort": sort})
-    return MatrixTable(columns, groups, table_rows, module, sort, shown, f"{query}&")
+    return MatrixTable(columns, groups, table_rows, module, sort, shown, query)
 
 
 def _cell_html(css: str, text: str, label: str, url: str = "") -> str:

@@ -324,6 +324,7 @@ def staff_reviewers(request: AuthedRequest) -> HttpResponse:
     context = {
         "page_obj": page,
         "sort": sort,
+        "sort_query": "sort=volume" if sort == "volume" else "",  # the pager keeps the sort
         "reviewer_count": len(rows),
         "outliers": sum(1 for row in rows if row.low),
         "open_reports": sum(row.open_reports for row in rows),
