@@ -23,7 +23,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from core.models import Cohort, User
+from core.models import Cohort, Membership, User
 from core.notifications.services import email_subject
 from core.notifications.tasks import send_email
 from core.platform.audit import audit
@@ -82,6 +82,29 @@ def invitations_send_on_commit(*, user_ids: Iterable[int], cohort: Cohort) -> No
         transaction.on_commit(
             lambda: invitations_send.enqueue(user_ids=ids, cohort_id=cohort_id), robust=True
         )
+
+
+def invitations_resend(*, memberships: Iterable[Membership], actor: User) -> tuple[int, int]:
+    """Send a fresh invitation to each of these people who has not chosen a password yet
+    (a lost email, or a link past INVITATION_EXPIRY_DAYS), for the membership's cohort;
+    the earlier links keep working until they expire. Returns (sent, skipped)."""
+    pending: dict[Cohort, list[int]] = {}
+    skipped = 0
+    for membership in memberships:
+        user = membership.user
+        if user.is_active and not user.has_usable_password():
+            pending.setdefault(membership.cohort, []).append(user.pk)
+        else:
+            skipped += 1
+    for cohort, user_ids in pending.items():
+        invitations_send_on_commit(user_ids=user_ids, cohort=cohort)
+        audit(
+            actor=actor,
+            action="admin_change",
+            obj=cohort,
+            detail={"invitations_sent_again": user_ids},
+        )
+    return sum(len(user_ids) for user_ids in pending.values()), skipped
 
 
 @task

@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from core.accounts.invitations import invitations_resend
 from core.checks.admin import rerun_cohorts
 from core.cohorts.join_admin import JoinCodeInline
 from core.cohorts.schedule import (
@@ -902,9 +903,26 @@ class ExtensionAdmin(CohortZoneAdmin[Extension]):
 class MembershipAdmin(admin.ModelAdmin[Membership]):
     """Who holds which role in which cohort."""
 
-    list_display = ["user", "user__email", "cohort", "role", "created_at"]
+    list_display = ["user", "user__email", "cohort", "role", "password_chosen", "created_at"]
     list_filter = ["role", "cohort"]
     list_select_related = ["user", "cohort"]
     search_fields = ["user__email", "user__display_name", "cohort__name"]
     autocomplete_fields = ["user", "cohort"]
     fields = ["user", "cohort", "role"]
+    actions = ["resend_invitations"]
+
+    @admin.display(boolean=True, description="password chosen")
+    def password_chosen(self, membership: Membership) -> bool:
+        """False for someone enrolled by CSV who has not used their invitation yet."""
+        return membership.user.has_usable_password()
+
+    @admin.action(description="Send the invitation again to those who have no password yet")
+    def resend_invitations(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        assert request.user.is_authenticated  # the admin serves signed-in staff only
+        sent, skipped = invitations_resend(
+            memberships=queryset.select_related("user", "cohort"), actor=request.user
+        )
+        message = f"Sent {sent} invitation{'s' if sent != 1 else ''} again."
+        if skipped:
+            message += f" Skipped {skipped}: a password already chosen, or deactivated."
+        self.message_user(request, message, messages.SUCCESS if sent else messages.WARNING)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks as Capture
 from pytest_django.fixtures import Settings
 
 from core.accounts.invitations import invitation_path, invitation_tokens, invited_user
 from core.models import AuditEvent, User
-from tests.factories import UserFactory
+from tests.conftest import client_for
+from tests.factories import CohortFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +157,48 @@ def test_guessing_is_rate_limited(client: Client, invited: User, settings: Setti
     for _ in range(2):
         assert client.post(bad).status_code == 404
     assert client.post(bad).status_code == 429
+
+
+def test_staff_send_the_invitation_again_to_whoever_has_no_password_yet(
+    invited: User, staff: User, django_capture_on_commit_callbacks: Capture
+) -> None:
+    """Lost, or past its days: staff select the memberships in the admin and send again.
+    Only people without a password get one, each a fresh working link for their cohort."""
+    cohort = CohortFactory(name="Cohort 9")
+    pending = MembershipFactory(user=invited, cohort=cohort, role="learner")
+    settled = MembershipFactory(user=UserFactory(email="bo@example.com"), cohort=cohort)
+    client = client_for(staff)
+    changelist = reverse("admin:core_membership_changelist")
+    listing = client.get(changelist).content.decode()
+    assert "Password chosen" in listing  # the column that shows who has not accepted yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            changelist,
+            {"action": "resend_invitations", "_selected_action": [pending.pk, settled.pk]},
+            follow=True,
+        )
+
+    body = response.content.decode()
+    assert "Sent 1 invitation again. Skipped 1: a password already chosen, or deactivated." in body
+    assert [message.to for message in mail.outbox] == [["ada@example.com"]]
+    assert "Cohort 9" in mail.outbox[0].subject
+    found = re.search(r"/invitations/[^/\s]+/[^/\s]+/", mail.outbox[0].body)
+    assert found and invited_user(*split(found.group(0))) == invited
+    assert AuditEvent.objects.filter(
+        actor=staff, action="admin_change", detail__invitations_sent_again=[invited.pk]
+    ).exists()
+
+
+def test_sending_again_to_nobody_pending_says_so(
+    staff: User, django_capture_on_commit_callbacks: Capture
+) -> None:
+    membership = MembershipFactory(user=UserFactory(email="bo@example.com"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(staff).post(
+            reverse("admin:core_membership_changelist"),
+            {"action": "resend_invitations", "_selected_action": [membership.pk]},
+            follow=True,
+        )
+    assert "Sent 0 invitations again. Skipped 1" in response.content.decode()
+    assert not mail.outbox
