@@ -911,7 +911,7 @@ class MembershipAdmin(admin.ModelAdmin[Membership]):
     fields = ["user", "cohort", "role"]
     actions = ["resend_invitations"]
 
-    @admin.display(boolean=True, description="password chosen")
+    @admin.display(boolean=True, description="password")
     def password_chosen(self, membership: Membership) -> bool:
         """False for someone enrolled by CSV who has not used their invitation yet."""
         return membership.user.has_usable_password()

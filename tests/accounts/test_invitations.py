@@ -170,7 +170,7 @@ def test_staff_send_the_invitation_again_to_whoever_has_no_password_yet(
     client = client_for(staff)
     changelist = reverse("admin:core_membership_changelist")
     listing = client.get(changelist).content.decode()
-    assert "Password chosen" in listing  # the column that shows who has not accepted yet
+    assert "column-password_chosen" in listing  # the column: who has not accepted yet
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
