@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.models import Notification, User
 from core.notifications.forms import NotificationSettingsForm
+from core.platform import paging
 from core.platform.access import AuthedRequest, Request
 
 NOTIFICATIONS_PER_PAGE = 20
@@ -56,10 +57,8 @@ def _get_notification_for_user(request: AuthedRequest, pk: int) -> Notification:
 
 
 def _page_number(request: Request) -> int:
-    try:
-        return max(1, int(request.POST.get("page", 1)))
-    except (TypeError, ValueError):
-        return 1
+    """The page a form posted from (to go back to it)."""
+    return paging.page_number(request.POST.get("page"))
 
 
 def _list_url(page: int) -> str:

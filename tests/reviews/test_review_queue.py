@@ -218,6 +218,20 @@ def test_it_paginates_and_keeps_the_filters_in_the_links(
     assert '<input type="hidden" name="cohort" value="cohort-7">' in second
 
 
+@pytest.mark.parametrize("asked", ["-1", "0", "x"])
+def test_a_page_number_out_of_reason_shows_the_first_page_and_is_cached_as_it(
+    mentor_client: Client, release: ProjectRelease, asked: str
+) -> None:
+    """The table is cached by the page it shows: a page asked as "-1" must not store the
+    last page where the first is looked up."""
+    for index in range(QUEUE_PAGE_SIZE + 2):
+        submit(release, name=f"Learner {index:02d}", hours_ago=100 - index)
+    odd = mentor_client.get(URL, {"page": asked}).content.decode()
+    assert "Learner 00" in odd and "Learner 26" not in odd
+    first = mentor_client.get(URL).content.decode()
+    assert "Learner 00" in first and "Learner 26" not in first
+
+
 def test_the_filter_form_updates_the_table_through_htmx(
     mentor_client: Client, release: ProjectRelease
 ) -> None:

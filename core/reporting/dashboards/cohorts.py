@@ -362,11 +362,6 @@ MATRIX_SORTS = {
 MATRIX_PAGE_SIZE = 50
 
 
-def matrix_pages(learner_count: int) -> int:
-    """How many pages the matrix of ``learner_count`` learners has (one even when empty)."""
-    return max(1, -(-learner_count // MATRIX_PAGE_SIZE))
-
-
 def matrix_table(
     snapshot: CohortSnapshot, *, module_slug: str = "", sort: str = "name", page: int = 1
 ) -> MatrixTable:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -27,12 +28,13 @@ from core.platform.cache import (
     shape_of,
     version_name,
 )
+from core.platform.paging import page_number
 from core.reporting.dashboards import (
     MATRIX_LEGEND,
+    MATRIX_PAGE_SIZE,
     MATRIX_SORTS,
     CohortSnapshot,
     cohort_snapshot,
-    matrix_pages,
     matrix_table,
 )
 
@@ -57,12 +59,9 @@ class MatrixFacts:
 
 
 def _page_number(asked: str | None, learner_count: int) -> int:
-    """The matrix page asked for, within range (the first when it is not a number)."""
-    try:
-        number = int(asked or 1)
-    except ValueError:
-        number = 1
-    return min(max(number, 1), matrix_pages(learner_count))
+    """The matrix page asked for, within range: one cache entry per page that exists."""
+    last = Paginator(range(learner_count), MATRIX_PAGE_SIZE).num_pages
+    return min(page_number(asked), last)
 
 
 def _matrix(

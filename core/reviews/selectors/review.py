@@ -26,6 +26,7 @@ from core.models import (
 )
 from core.peer.services import is_escalated
 from core.platform.cache import cached_fragment, entry_timeout, fresh_until, versioned_key
+from core.platform.paging import page_number
 from core.reporting.dashboards import queue_stats
 from core.reviews.forms import QueueFilterForm
 from core.reviews.models import IterationQuerySet
@@ -170,7 +171,7 @@ def queue_context(
     )
     paginator = Paginator(rows, QUEUE_PAGE_SIZE)
     paginator.count = summary["total"]  # already counted above: no second COUNT query
-    page = paginator.get_page(params.get("page"))
+    page = paginator.get_page(page_number(params.get("page")))  # as the cache key reads it
     badges = checks_badges([iteration.pk for iteration in page])
     # The page's rows (the same objects), with the marks set on them just below.
     shown = cast("list[MarkedQueueRow]", list(page))

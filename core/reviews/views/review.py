@@ -32,6 +32,7 @@ from core.platform.cache import (
     version_name,
     with_csrf_token,
 )
+from core.platform.paging import page_number
 from core.platform.ratelimit import ratelimit
 from core.reporting.dashboards.common import version_parts
 from core.reviews.forms import QueueFilterForm, ReviewForm
@@ -67,14 +68,6 @@ def _queue_filters(request: AuthedRequest, params: QueryDict) -> QueueFilters:
     return QueueFilters(form=form, cohorts=cohort_list, chosen=form.filters(), versions=versions)
 
 
-def _page_number(params: QueryDict) -> int:
-    """The page asked for, as the paginator reads it (anything else is the first page)."""
-    try:
-        return max(int(params.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
 def _queue_table(request: AuthedRequest, filters: QueueFilters) -> SafeString:
     """The queue table, rendered at most once a minute per mentor, filters and page.
 
@@ -88,7 +81,7 @@ def _queue_table(request: AuthedRequest, filters: QueueFilters) -> SafeString:
     now = timezone.now()
     key = None
     if filters.versions is not None:
-        page = _page_number(request.GET)
+        page = page_number(request.GET.get("page"))
         key = fragment_key("queue", user.pk, filters.query, page, *filters.versions)
 
     def build() -> tuple[str, datetime]:
