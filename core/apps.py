@@ -23,6 +23,7 @@ class CoreConfig(AppConfig):
         from core.notifications import receivers as _notifications  # noqa: F401
         from core.platform import receivers as _platform  # noqa: F401
         from core.platform.ratelimit import allauth_fails_open
+        from core.reporting import receivers as _reporting  # noqa: F401
         from core.reviews import receivers as _reviews  # noqa: F401
 
         allauth_fails_open()

@@ -24,7 +24,7 @@ from core.disputes.models import Dispute
 from core.notifications.models import EmailPreference, Notification
 from core.peer.models import PeerAssignment, ReviewRating, ReviewReport
 from core.platform.models import AuditEvent
-from core.reporting.models import ScoreExport
+from core.reporting.models import ScoreExport, Standing
 from core.reviews.models import (
     Attachment,
     Attempt,
@@ -73,6 +73,7 @@ __all__ = [
     "ReviewReport",
     "ScoreExport",
     "ScoreOverride",
+    "Standing",
     "Task",
     "User",
     "Verdict",

@@ -863,8 +863,9 @@ def takes_object(name: str) -> bool:
 
 # --- Requests and outcomes ------------------------------------------------------------------
 
-# Writes a GET may do without changing anyone's state.
-HARMLESS_WRITES = {"django_session", "core_auditevent"}
+# Writes a GET may do without changing anyone's state (a standing is derived from the
+# learner's work, and stored by the read that finds it stale).
+HARMLESS_WRITES = {"django_session", "core_auditevent", "core_standing"}
 WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 
 

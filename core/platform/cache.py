@@ -36,6 +36,7 @@ from typing import Any, Literal, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
@@ -174,36 +175,25 @@ def shape_of(*kinds: object) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
 
 
-def safe_get_many(keys: Iterable[str]) -> dict[str, Any]:
-    """Values found under ``keys``; an empty dict when the cache is down."""
-    keys = list(keys)
-    if not keys or not _available():
-        return {}
-    try:
-        return cache.get_many(keys)
-    except Exception:
-        _failed("get")
-        return {}
-
-
 def safe_get(key: str) -> Any | None:
     """The value under ``key``, or None when missing or when the cache is down."""
-    return safe_get_many([key]).get(key)
-
-
-def safe_set_many(values: Mapping[str, Any], timeout: int | None = None) -> None:
-    """Store ``values``; a cache that is down is logged and ignored."""
-    if not values or not _available():
-        return
+    if not _available():
+        return None
     try:
-        cache.set_many(dict(values), timeout=entry_timeout() if timeout is None else timeout)
+        return cache.get(key)
     except Exception:
-        _failed("set")
+        _failed("get")
+        return None
 
 
 def safe_set(key: str, value: Any, timeout: int | None = None) -> None:
     """Store ``value`` under ``key``; a cache that is down is logged and ignored."""
-    safe_set_many({key: value}, timeout)
+    if not _available():
+        return
+    try:
+        cache.set(key, value, timeout=entry_timeout() if timeout is None else timeout)
+    except Exception:
+        _failed("set")
 
 
 # --- Rendered HTML fragments -------------------------------------------------------------
@@ -236,48 +226,23 @@ def fresh_until(valid_until: datetime | None, now: datetime, most: int) -> datet
     return limit if valid_until is None else min(limit, valid_until)
 
 
-def cached_values[K, T](
-    keys: Mapping[K, str | None],
-    now: datetime,
-    build: Callable[[list[K]], Mapping[K, tuple[T, datetime]]],
-) -> dict[K, T]:
-    """For each of ``keys``: the value stored under its key while fresh at ``now``, else
-    what ``build`` returns for it. Every cached value in the application comes through here.
-
-    ``build`` gets the names of those missing (all of them at once: one batch of queries)
-    and returns each one's value and until when it is right. The time is checked on read,
-    not left to the cache's expiry, so a page is never older than it says, whatever clock
-    the cache keeps. A key None (the cache is down) builds every time.
-    """
-    found = safe_get_many(key for key in keys.values() if key is not None)
-    values: dict[K, T] = {}
-    for name, key in keys.items():
-        entry = found.get(key) if key is not None else None
-        if isinstance(entry, tuple) and len(entry) == 2 and now < entry[0]:
-            # What build() returned when it was stored: keys name what they hold.
-            values[name] = cast(T, entry[1])
-    missing = [name for name in keys if name not in values]
-    if not missing:
-        return values
-    built = build(missing)
-    store: dict[str, tuple[datetime, T]] = {}
-    for name in missing:
-        value, until = built[name]
-        values[name] = value
-        key = keys[name]
-        if key is not None and until > now:
-            store[key] = (until, value)
-    if store:
-        seconds = max(int((until - now).total_seconds()) for until, _ in store.values())
-        safe_set_many(store, timeout=seconds + 1)
-    return values
-
-
 def cached_fragment[T](
     key: str | None, now: datetime, build: Callable[[], tuple[T, datetime]]
 ) -> T:
-    """``cached_values`` for one value."""
-    return cached_values({key: key}, now, lambda missing: {key: build()})[key]
+    """The value stored under ``key`` while fresh at ``now``, else what ``build`` returns
+    (the value and until when it is right), stored. Every cached value comes through here.
+
+    The time is checked on read, not left to the cache's expiry, so a page is never older
+    than it says, whatever clock the cache keeps. A key None (the cache is down) builds
+    every time.
+    """
+    entry = safe_get(key) if key is not None else None
+    if isinstance(entry, tuple) and len(entry) == 2 and now < entry[0]:
+        return cast(T, entry[1])  # what build() returned when it was stored: keys name it
+    value, until = build()
+    if key is not None and until > now:
+        safe_set(key, (until, value), timeout=int((until - now).total_seconds()) + 1)
+    return value
 
 
 def cached_html(
@@ -300,6 +265,11 @@ def with_csrf_token(html: str, request: HttpRequest) -> SafeString:
 
 type Ids = Iterable[int | None] | Callable[[], Iterable[int | None]]
 
+# Sent once a committed write's versions are bumped, with the ids of each kind bumped
+# (``cohort=[…], schedule=[…], learner=[…], project=[…]``): for what is kept in rows
+# rather than in the cache (core.reporting.receivers).
+versions_bumped = Signal()
+
 
 def bump_on_commit(
     *, cohorts: Ids = (), schedules: Ids = (), learners: Ids = (), projects: Ids = ()
@@ -315,12 +285,15 @@ def bump_on_commit(
             "learner": learners,
             "project": projects,
         }
-        ids = {kind: list(pks() if callable(pks) else pks) for kind, pks in given.items()}
+        ids = {
+            kind: [pk for pk in (pks() if callable(pks) else pks) if pk is not None]
+            for kind, pks in given.items()
+        }
         ids["cohort"] += ids["schedule"]
-        names = (
-            version_name(kind, pk) for kind, pks in ids.items() for pk in pks if pk is not None
-        )
-        for name in dict.fromkeys(names):
+        for name in dict.fromkeys(
+            version_name(kind, pk) for kind, pks in ids.items() for pk in pks
+        ):
             bump_version(name)
+        versions_bumped.send(bump_on_commit, **ids)
 
     transaction.on_commit(bump, robust=True)

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from core.cohorts.models import Cohort
+from core.cohorts.models import Cohort, Membership
 
 
 def export_ttl() -> timedelta:
@@ -140,3 +140,31 @@ class ScoreExport(models.Model):
 
     def mark_failed(self, *, error: str) -> None:
         self._write(status=self.Status.FAILED, error=error[:300], finished_at=timezone.now())
+
+
+class Standing(models.Model):
+    """A learner's scores and missed deadlines in one cohort, as the matrix and the mentor's
+    at-risk lists show them: kept so that a cohort page reads 300 small rows instead of
+    scoring 18,000 cells (core.reporting.dashboards.cohorts).
+
+    Written only by the read that finds it missing, ``stale`` or past ``valid_until``, from
+    the same scoring rule the learner's own pages use. Every committed write that changes
+    what it holds marks it stale: a learner's own work (``bump_on_commit(learners=…)``)
+    theirs, a schedule or curriculum change (``schedules=…``) the whole cohort's. The clock
+    is ``valid_until``: the next opening or deadline, and at most DASHBOARD_CACHE_SECONDS,
+    so a write that bypasses the receivers is not shown wrong for longer than that.
+    """
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, primary_key=True, related_name="standing"
+    )
+    overall = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    # {"<module id>": "<score>"}: the weighted score of each module the learner has one in.
+    module_scores = models.JSONField(default=dict)
+    # Ids of the releases past the learner's first deadline with nothing handed in.
+    overdue = models.JSONField(default=list)
+    valid_until = models.DateTimeField(null=True)
+    stale = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Standing of membership #{self.pk}"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, make_dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -96,25 +97,21 @@ def test_bump_on_commit_bumps_each_version_once_after_the_commit(
     }
 
 
-def test_cached_values_builds_only_what_is_missing_or_stale_in_one_batch(db: None) -> None:
+def test_a_cached_fragment_is_built_again_only_once_it_is_no_longer_right(db: None) -> None:
     now = timezone.now()
-    built: list[list[str]] = []
+    built: list[datetime] = []
 
-    def build(missing: list[str]) -> dict[str, tuple[str, datetime]]:
-        built.append(missing)
-        until = {"a": now + timedelta(minutes=5), "b": now + timedelta(seconds=30)}
-        return {name: (f"{name}@{len(built)}", until[name]) for name in missing}
+    def build() -> tuple[str, datetime]:
+        built.append(now)
+        return f"built {len(built)}", now + timedelta(seconds=30)
 
-    keys = {"a": "test:values:a", "b": "test:values:b"}
-    assert versioned.cached_values(keys, now, build) == {"a": "a@1", "b": "b@1"}
-    assert versioned.cached_values(keys, now, build) == {"a": "a@1", "b": "b@1"}
-    assert built == [["a", "b"]]  # one batch, then both read back
-    # A minute on, "b" has passed its own "until" (whatever the cache's expiry): only it
-    # is built again; a key None (the cache down) is built every time.
-    later = now + timedelta(minutes=1)
-    assert versioned.cached_values(keys, later, build) == {"a": "a@1", "b": "b@2"}
-    assert versioned.cached_values({"a": None}, now, build) == {"a": "a@3"}
-    assert built == [["a", "b"], ["b"], ["a"]]
+    assert versioned.cached_fragment("test:value", now, build) == "built 1"
+    assert versioned.cached_fragment("test:value", now, build) == "built 1"
+    # A minute on it has passed its own "until" (whatever the cache's expiry) and is built
+    # again; a key None (the cache down) is built every time.
+    assert versioned.cached_fragment("test:value", now + timedelta(minutes=1), build) == "built 2"
+    assert versioned.cached_fragment(None, now, build) == "built 3"
+    assert len(built) == 3
 
 
 def test_versioned_keys_name_their_parts() -> None:
@@ -141,14 +138,14 @@ def test_a_shape_changes_with_the_fields_and_their_types() -> None:
     assert versioned.shape_of(facts(("total", "int"), ("modules", "list[str]"))) != shape
     assert versioned.shape_of(facts(("count", "int"), ("modules", "list[Module]"))) != shape
     assert versioned.shape_of(facts(("count", "int"))) != shape
-    # A type alias (a matrix cell) is told apart by what it holds.
+    # A type alias is told apart by what it holds.
     assert versioned.shape_of(tuple[int, str]) != versioned.shape_of(tuple[int, str, int | None])
 
 
 def test_safe_get_and_set(db: None) -> None:
     versioned.safe_set("dash1:test", {"a": 1})
     assert versioned.safe_get("dash1:test") == {"a": 1}
-    assert versioned.safe_get_many(["dash1:test", "dash1:missing"]) == {"dash1:test": {"a": 1}}
+    assert versioned.safe_get("dash1:missing") is None
 
 
 def test_a_cache_outage_reads_as_empty_and_is_logged(
@@ -157,7 +154,7 @@ def test_a_cache_outage_reads_as_empty_and_is_logged(
     with override_settings(CACHES=UNREACHABLE_REDIS), caplog.at_level(logging.WARNING):
         assert versioned.cache_versions(["cohort:1"]) is None
         versioned.reset_backoff()
-        assert versioned.safe_get_many(["dash1:x"]) == {}
+        assert versioned.safe_get("dash1:x") is None
         versioned.reset_backoff()
         versioned.safe_set("dash1:x", 1)
         versioned.bump_version("cohort:1")
@@ -441,7 +438,7 @@ def test_a_deadline_passing_refreshes_the_cached_matrix_without_any_write(
         )
 
 
-def test_a_table_rendered_from_an_older_snapshot_never_passes_for_a_newer_one(
+def test_a_table_rendered_from_older_data_never_passes_for_newer(
     mentor: User,
     learner: User,
     cohort: Cohort,
@@ -450,18 +447,18 @@ def test_a_table_rendered_from_an_older_snapshot_never_passes_for_a_newer_one(
 ) -> None:
     from core.reporting.views import progress
 
-    real = progress.cohort_snapshot
+    real = progress.matrix_table
 
-    def slow(cohort_id: int, now: object = None) -> object:
-        snapshot = real(cohort_id, now)  # a slow request reads the matrix …
+    def slow(*args: Any, **kwargs: Any) -> object:
+        table = real(*args, **kwargs)  # a slow request reads the matrix …
         AttemptFactory(learner=learner, release=release, status="approved", score=Decimal(90))
         versioned.bump_version(f"cohort:{cohort.pk}")  # … a review is decided and committed …
-        return snapshot  # … and the slow request caches its (old) table.
+        return table  # … and the slow request caches its (old) table.
 
     client = client_for(mentor)
-    monkeypatch.setattr(progress, "cohort_snapshot", slow)
+    monkeypatch.setattr(progress, "matrix_table", slow)
     assert '<td class="pm-ap">' not in client.get(MATRIX).content.decode()
-    monkeypatch.setattr(progress, "cohort_snapshot", real)
+    monkeypatch.setattr(progress, "matrix_table", real)
     assert '<td class="pm-ap">' in client.get(MATRIX).content.decode()
 
 

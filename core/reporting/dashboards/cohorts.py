@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
+from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -18,16 +20,17 @@ from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
-from core.models import Attempt, Cohort, Extension, Iteration, Membership, ProjectRelease, Review
-from core.platform.cache import (
-    cache_versions,
-    cached_values,
-    entry_timeout,
-    fresh_until,
-    shape_of,
-    version_name,
-    versioned_key,
+from core.models import (
+    Attempt,
+    Cohort,
+    Extension,
+    Iteration,
+    Membership,
+    ProjectRelease,
+    Review,
+    Standing,
 )
+from core.platform.cache import entry_timeout, fresh_until
 from core.platform.timefmt import duration_label
 from core.reporting.dashboards.common import (
     CELL_STATES,
@@ -71,21 +74,12 @@ class Column:
     second_deadline: datetime
 
 
-# A learner's attempt on one column's release: (attempt id, status, score in hundredths of a
-# percent or None). Plain tuples of ints and shared strings keep the cached snapshot of a
-# 300 × 60 matrix small and quick to unpickle.
-Cell = tuple[int, str, int | None]
-# One string object per status, so pickle stores each once (its memo), not once per cell.
-_STATUSES = {status: str(status) for status in Attempt.Status.values}
-
-
 @dataclass(frozen=True)
 class LearnerRow:
-    """A learner of the cohort, their cell per column, and their scores."""
+    """A learner of the cohort and their scores (their ``Standing``)."""
 
     learner_id: int
     name: str
-    cells: tuple[Cell | None, ...]  # aligned with CohortSnapshot.columns
     module_scores: dict[int, Decimal]
     overall: Decimal | None
     overdue: tuple[int, ...]  # columns past the learner's first deadline, nothing handed in
@@ -155,8 +149,18 @@ class CohortSnapshot:
         return found
 
 
+class Kept(NamedTuple):
+    """What a ``Standing`` holds, as stored."""
+
+    overall: Decimal | None
+    module_scores: dict[str, str]
+    overdue: list[int]
+    valid_until: datetime | None
+
+
 def _build_snapshots(cohort_ids: list[int], now: datetime) -> dict[int, CohortSnapshot]:
-    """Snapshots of several cohorts from four queries (releases, learners, attempts, extensions)."""
+    """Snapshots of several cohorts from two queries (releases, learners with their
+    standings), and those standings that are missing, stale or out of date refreshed."""
     releases = (
         ProjectRelease.objects.filter(cohort_id__in=cohort_ids)
         .order_by("cohort_id", "project__module__order", "project__order", "pk")
@@ -194,113 +198,159 @@ def _build_snapshots(cohort_ids: list[int], now: datetime) -> dict[int, CohortSn
             columns[cohort_id].append(
                 Column(pk, title, slug, module_id, m_slug, m_title, weight, first, second)
             )
-    learners = (
+    learners = list(
         Membership.objects.learners()
         .filter(cohort_id__in=cohort_ids)
         .order_by()
-        .values_list("cohort_id", "user_id", "user__display_name", "user__email")
+        .values_list(
+            "pk",
+            "cohort_id",
+            "user_id",
+            "user__display_name",
+            "user__email",
+            "standing__stale",
+            "standing__valid_until",
+            "standing__overall",
+            "standing__module_scores",
+            "standing__overdue",
+        )
     )
-    # By release id (already loaded): filtering through the release join made
-    # PostgreSQL scan every attempt instead of using the (release, …) indexes.
-    opened = {"release_id__in": [c.release_id for cols in columns.values() for c in cols]}
-    # Per learner, then per release: the row builder looks up each cell with one dict get.
-    attempts: dict[int, dict[int, tuple[int, str, Decimal | None]]] = defaultdict(dict)
-    for learner_id, release_id, status, score, pk in (
-        Attempt.objects.filter(**opened)
-        .order_by()
-        .values_list("learner_id", "release_id", "status", "score", "pk")
-    ):
-        attempts[learner_id][release_id] = (pk, _STATUSES.get(status, status), score)
-    cohort_of = {c.release_id: cohort_id for cohort_id, cols in columns.items() for c in cols}
-    extensions: dict[int, dict[int, tuple[datetime, datetime]]] = defaultdict(dict)
-    for (release_id, learner_id), extension in (
-        Extension.objects.filter(**opened)
-        .only("release_id", "learner_id", "first_deadline", "second_deadline")
-        .latest_by_release_and_learner()
-        .items()
-    ):
-        first, second = extension.first_deadline, extension.second_deadline
-        extensions[learner_id][release_id] = (first, second)
-        times[cohort_of[release_id]] += [first, second]
+    kept = {
+        membership_id: Kept(overall, module_scores, overdue, valid_until)
+        for membership_id, _, _, _, _, stale, valid_until, overall, module_scores, overdue in (
+            learners
+        )
+        if stale is False and (valid_until is None or valid_until > now)
+    }
+    outdated = [
+        (pk, cohort_id, user_id) for pk, cohort_id, user_id, *_ in learners if pk not in kept
+    ]
+    if outdated:
+        kept |= _refresh_standings(outdated, columns, times, now)
 
     rows: dict[int, list[LearnerRow]] = defaultdict(list)
-    for cohort_id, learner_id, display_name, email in learners:
+    valid: dict[int, list[datetime]] = defaultdict(list)
+    index_of = {
+        column.release_id: index for cols in columns.values() for index, column in enumerate(cols)
+    }
+    for membership_id, cohort_id, learner_id, display_name, email, *_ in learners:
+        standing = kept[membership_id]
         rows[cohort_id].append(
-            _learner_row(
+            LearnerRow(
                 learner_id,
                 user_name(display_name, email),
-                columns[cohort_id],
-                attempts.get(learner_id, {}),
-                extensions.get(learner_id, {}),
-                now,
+                {int(pk): Decimal(score) for pk, score in standing.module_scores.items()},
+                standing.overall,
+                tuple(index_of[pk] for pk in standing.overdue if pk in index_of),
             )
         )
+        if standing.valid_until is not None:
+            valid[cohort_id].append(standing.valid_until)
     return {
         cohort_id: CohortSnapshot(
             cohort_id=cohort_id,
             columns=tuple(columns[cohort_id]),
             rows=tuple(sorted(rows[cohort_id], key=lambda row: (row.sort_name, row.learner_id))),
-            valid_until=next_change(times[cohort_id], now),
+            valid_until=next_change([*times[cohort_id], *valid[cohort_id]], now),
         )
         for cohort_id in cohort_ids
     }
 
 
-def _learner_row(
-    learner_id: int,
-    name: str,
-    columns: list[Column],
-    attempts: dict[int, tuple[int, str, Decimal | None]],
-    extensions: dict[int, tuple[datetime, datetime]],
+def _refresh_standings(
+    outdated: list[tuple[int, int, int]],
+    columns: dict[int, list[Column]],
+    times: dict[int, list[datetime]],
     now: datetime,
-) -> LearnerRow:
-    """One learner's cells and scores (each project counted as ``counted_score`` says)."""
-    cells: list[Cell | None] = []
+) -> dict[int, Kept]:
+    """These (membership, cohort, learner) standings computed afresh, and stored.
+
+    Each is locked while it is computed, so that a write committed meanwhile, whose
+    receiver marks it stale once committed, waits and marks it stale after this stores
+    it: what was stored from data read before that commit is never taken as fresh.
+    Standings another request is computing (locked) are computed here too, not stored.
+    """
+    Standing.objects.bulk_create(
+        [Standing(membership_id=pk) for pk, _, _ in outdated], ignore_conflicts=True
+    )
+    learner_ids = {learner_id for _, _, learner_id in outdated}
+    opened = {
+        "release_id__in": [column.release_id for pk in columns for column in columns[pk]],
+        "learner_id__in": learner_ids,
+    }
+    fresh: dict[int, Kept] = {}
+    with transaction.atomic():
+        locked = set(
+            Standing.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=[pk for pk, _, _ in outdated])
+            .values_list("pk", flat=True)
+        )
+        scores: dict[tuple[int, int], Decimal | None] = {
+            (learner_id, release_id): score
+            for learner_id, release_id, score in Attempt.objects.filter(**opened)
+            .order_by()
+            .values_list("learner_id", "release_id", "score")
+        }
+        extensions = (
+            Extension.objects.filter(**opened)
+            .only("release_id", "learner_id", "first_deadline", "second_deadline")
+            .latest_by_release_and_learner()
+        )
+        for pk, cohort_id, learner_id in outdated:
+            module_scores, overall, overdue, changes = _scores(
+                learner_id, columns[cohort_id], scores, extensions, now
+            )
+            until = next_change([*times[cohort_id], *changes], now)
+            fresh[pk] = Kept(
+                overall,
+                {str(module): str(score) for module, score in module_scores.items()},
+                overdue,
+                fresh_until(until, now, entry_timeout()),
+            )
+        Standing.objects.bulk_update(
+            [Standing(membership_id=pk, stale=False, **fresh[pk]._asdict()) for pk in locked],
+            ["overall", "module_scores", "overdue", "valid_until", "stale"],
+        )
+    return fresh
+
+
+def _scores(
+    learner_id: int,
+    columns: list[Column],
+    scores: dict[tuple[int, int], Decimal | None],
+    extensions: dict[tuple[int, int], Extension],
+    now: datetime,
+) -> tuple[dict[int, Decimal], Decimal | None, list[int], list[datetime]]:
+    """One learner's module and overall scores (each project counted as ``counted_score``
+    says), the releases past their first deadline with nothing handed in, and the
+    learner's own deadlines (extensions), when those change."""
     counted: list[Counted] = []
     overdue: list[int] = []
-    for index, column in enumerate(columns):
-        attempt = attempts.get(column.release_id)
+    changes: list[datetime] = []
+    for column in columns:
+        key = (learner_id, column.release_id)
+        handed_in = key in scores
         first, second = column.first_deadline, column.second_deadline
-        if attempt is None:
-            cells.append(None)
-            first, second = extensions.get(column.release_id, (first, second))
-            if now >= first:
-                overdue.append(index)
-            score = None
-        else:
-            pk, status, score = attempt
-            cells.append((pk, status, None if score is None else int(score.scaleb(2))))
+        extension = extensions.get((column.release_id, learner_id))
+        if extension is not None:
+            first, second = extension.first_deadline, extension.second_deadline
+            changes += [first, second]
+        if not handed_in and now >= first:
+            overdue.append(column.release_id)
         counts_as = counted_score(
-            score=score, handed_in=attempt is not None, second_deadline=second, now=now
+            score=scores.get(key), handed_in=handed_in, second_deadline=second, now=now
         )
         if counts_as is not None:
             counted.append(Counted(column.module_id, column.weight, counts_as))
     module_scores, overall = roll_up(counted)
-    return LearnerRow(learner_id, name, tuple(cells), module_scores, overall, tuple(overdue))
+    return module_scores, overall, overdue, changes
 
 
 def cohort_snapshots(
     cohort_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, CohortSnapshot]:
-    """Each cohort's snapshot: from the cache where fresh, else built (in one batch) and stored."""
-    now = now or timezone.now()
-    cohort_ids = list(dict.fromkeys(cohort_ids))
-    names = {cohort_id: version_name("cohort", cohort_id) for cohort_id in cohort_ids}
-    versions = cache_versions(names.values())
-    prefix = f"matrix-{shape_of(CohortSnapshot, LearnerRow, Column, Cell)}"
-    keys = {
-        cohort_id: None if versions is None else versioned_key(prefix, cohort_id, versions[name])
-        for cohort_id, name in names.items()
-    }
-
-    def build(missing: list[int]) -> dict[int, tuple[CohortSnapshot, datetime]]:
-        built = _build_snapshots(missing, now)
-        return {
-            cohort_id: (snapshot, fresh_until(snapshot.valid_until, now, entry_timeout()))
-            for cohort_id, snapshot in built.items()
-        }
-
-    return cached_values(keys, now, build)
+    """Each cohort's snapshot (built in one batch)."""
+    return _build_snapshots(list(dict.fromkeys(cohort_ids)), now or timezone.now())
 
 
 def cohort_snapshot(cohort_id: int, now: datetime | None = None) -> CohortSnapshot:
@@ -334,7 +384,7 @@ class MatrixTable:
     query: str  # the module and sort as a query string ("module=x&sort=y"), for the pager
 
 
-# Cell classes of the matrix (short: the 300 × 60 page repeats them 18,000 times), with
+# Cell classes of the matrix (short: a page of 50 × 60 repeats them 3,000 times), with
 # the symbol a cell shows besides its score and the words a screen reader hears.
 MATRIX_LEGEND = {
     "pm-ap": ("85", CELL_STATES[Attempt.Status.APPROVED]),
@@ -399,18 +449,31 @@ def matrix_table(
         scored.sort(key=lambda row: (score_of(row), row.sort_name), reverse=sort == "-score")
         rows = scored + unscored
     shown = Paginator(rows, MATRIX_PAGE_SIZE).get_page(page)
+    # This page's learners' attempts only: the standings hold what sorting needs.
+    cells: dict[int, dict[int, tuple[int, str, Decimal | None]]] = defaultdict(dict)
+    for learner_id, release_id, pk, status, score in Attempt.objects.filter(
+        release_id__in=[column.release_id for column in columns],
+        learner_id__in=[row.learner_id for row in shown],
+    ).values_list("learner_id", "release_id", "pk", "status", "score"):
+        cells[learner_id][release_id] = (pk, status, score)
     # reverse() once per table, not once per row: 50 reverses cost more than the cells.
     url = tuple(reverse("attempt_detail", args=[987654321]).split("987654321"))
     table_rows = [
         {
             "name": row.name,
             "score": percent_label(score_of(row)),
-            "cells": _cells_html(row, indexes, url),
+            "cells": _cells_html(row, indexes, snapshot.columns, cells[row.learner_id], url),
         }
         for row in shown
     ]
     query = urlencode(({"module": module[0]} if module else {}) | {"sort": sort})
     return MatrixTable(columns, groups, table_rows, module, sort, shown, query)
+
+
+@functools.cache
+def _whole_percent(score: Decimal) -> str:
+    """A score as a whole percent, half up (scores are ≥ 0 and in hundredths)."""
+    return str((int(score.scaleb(2)) + 50) // 100)
 
 
 def _cell_html(css: str, text: str, label: str, url: str = "") -> str:
@@ -424,25 +487,31 @@ _NOT_STARTED_HTML = _cell_html("pm-ns", "–", MATRIX_LEGEND["pm-ns"][1])
 _OVERDUE_HTML = _cell_html("pm-od", "!", MATRIX_LEGEND["pm-od"][1])
 
 
-def _cells_html(row: LearnerRow, indexes: list[int], url: tuple[str, ...]) -> SafeString:
+def _cells_html(
+    row: LearnerRow,
+    indexes: list[int],
+    columns: tuple[Column, ...],
+    attempts: dict[int, tuple[int, str, Decimal | None]],
+    url: tuple[str, ...],
+) -> SafeString:
     """A row's cells as HTML, built here rather than in the template.
 
-    The matrix repeats a cell 18,000 times at 300 × 60: through Django's template engine
-    each would be several node renders with their context lookups and escaping, here it is
-    a few strings joined. Everything interpolated is an integer or a constant escaped once,
-    so the result is safe.
+    A page of the matrix repeats a cell 3,000 times at 60 projects: through Django's
+    template engine each would be several node renders with their context lookups and
+    escaping, here it is a few strings joined. Everything interpolated is an integer or a
+    constant escaped once, so the result is safe.
     """
     prefix, suffix = url
     parts = []
     overdue = set(row.overdue)
     for index in indexes:
-        cell = row.cells[index]
-        if cell is None:
+        attempt = attempts.get(columns[index].release_id)
+        if attempt is None:
             parts.append(_OVERDUE_HTML if index in overdue else _NOT_STARTED_HTML)
             continue
-        attempt_id, status, cents = cell
+        attempt_id, status, score = attempt
         css, label = _STATE_HTML.get(status, _STATE_HTML[Attempt.Status.WAITING])
-        text = "…" if cents is None else str((cents + 50) // 100)  # half up, scores are ≥ 0
+        text = "…" if score is None else _whole_percent(score)
         parts.append(
             f'<td class="{css}"><a href="{prefix}{int(attempt_id)}{suffix}">{text}'
             f'<span class="pm-sr"> {label}</span></a></td>'
