@@ -27,7 +27,6 @@ from core.models import (
 from core.peer.services import is_escalated
 from core.platform.cache import cached_fragment, entry_timeout, fresh_until, versioned_key
 from core.platform.paging import page_number
-from core.reporting.dashboards import queue_stats
 from core.reviews.forms import QueueFilterForm
 from core.reviews.models import IterationQuerySet
 
@@ -189,10 +188,14 @@ def queue_context(
     # or when peer work escalates into the queue.
     changes = [claim.expires_at for iteration in shown for claim in iteration.live_claims]
     changes += held
+    # Peer work escalates into the queue at its peer SLA.
     changes += [
-        stats.valid_until
-        for stats in queue_stats([cohort.pk for cohort in filters.cohorts], now).values()
-        if stats.valid_until is not None
+        due
+        for due in Iteration.objects.waiting()
+        .filter(cohort_id__in=[cohort.pk for cohort in filters.cohorts], peer_due_at__gt=now)
+        .aggregate(next=Min("peer_due_at"))
+        .values()
+        if due is not None
     ]
     return {
         "user": user,
