@@ -640,11 +640,11 @@ def test_the_learner_home_costs_a_constant_number_of_queries(
     client = client_for(learner)
     # Cold cache (but the session comes from the cache):
     # 1. user  2. memberships with cohort and program (also the nav's)
-    # 3. the learner's releases with their latest extension (two subqueries)
-    # 4. the learner's attempts with the date of the review behind each score
-    # 5. the programs' projects with their module  6. the three latest reviews
-    # 7. peer reviews owed (attempts with the reviews given per project)
-    with django_assert_num_queries(7):
+    # 3. the learner's releases  4. their extensions
+    # 5. the learner's attempts with the date of the review behind each score
+    # 6. the programs' projects with their module  7. the three latest reviews
+    # 8. peer reviews owed (attempts with the reviews given per project)
+    with django_assert_num_queries(8):
         response = client.get(URL)
     assert response.status_code == 200
     assert response.content.decode().count('class="open-project"') == 1 + 3 * size
@@ -701,9 +701,9 @@ def test_the_home_of_a_learner_who_mentors_costs_a_constant_number_of_queries(
     MembershipFactory(user=learner, cohort=mentored, role="mentor")
     grow_mentor(learner, mentored, size)
     client = client_for(learner)
-    # Cold: the 2 of every page, 5 for the learner's part, 11 for the mentor's part (see
+    # Cold: the 2 of every page, 6 for the learner's part, 11 for the mentor's part (see
     # above: its standings are computed and stored).
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         cold = client.get(URL)
     # Warm: the 2 of every page; each section is one rendered fragment.
     with django_assert_num_queries(2):
