@@ -327,7 +327,7 @@ def test_it_uses_a_constant_number_of_queries(
     # releases (the project filter)  4. count and oldest wait (also the paginator's
     # count)  5. the page of iterations with learner, project and cohort  6. their live
     # claims with reviewers  7. the page's checks (none here)  8. the mentor's live claims
-    # 9. when peer work escalates next (queue_stats)  10. the open disputes the mentor
+    # 9. when peer work escalates next  10. the open disputes the mentor
     # may decide (+ learner, project, task, routed to, claimed by)  11. the user's roles (nav)
     with django_assert_num_queries(11):
         body = mentor_client.get(URL).content.decode()

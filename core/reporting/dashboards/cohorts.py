@@ -536,8 +536,8 @@ class QueueStats:
 def queue_stats(cohort_ids: Iterable[int], now: datetime | None = None) -> dict[int, QueueStats]:
     """Each cohort's review queue length and oldest submission (one query).
 
-    Not cached by itself: it is read only to build the mentor's home section and the
-    queue table, which are cached under the same cohort versions."""
+    Not cached by itself: it is read only to build the mentor's home section, which is
+    cached under the same cohort versions."""
     now = now or timezone.now()
     stats = {cohort_id: QueueStats(0, None, None) for cohort_id in cohort_ids}
     in_queue = mentor_queue_q(now)

@@ -72,8 +72,8 @@ def _matrix(
     Both are rendered once per cohort version (and module, sort and page for the table),
     then cached: a review decision bumps the version, so it shows on the next request, and
     an entry is kept until the snapshot's next deadline or opening. The warm path reads the
-    cohort's version, the small facts and the table, never the snapshot itself, whose
-    unpickling costs more than the rest of the page.
+    cohort's version, the small facts and the table; it never builds the snapshot (the
+    releases and every learner's standing read).
 
     Keyed by the version read first: whatever a build reads is at least that new, so an
     entry never holds data older than its key says.
