@@ -56,6 +56,12 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **fields)
 
 
+def name_of(display_name: str, email: str) -> str:
+    """What a person is called on every page (``User.name``), from the two fields, for
+    lists read as values rather than users."""
+    return display_name or email.split("@", 1)[0]
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who uses ProDev Hub; their roles come from cohort memberships."""
 
@@ -103,7 +109,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def name(self) -> str:
         """The display name, or the part of the email before the @."""
-        return self.display_name or self.email.split("@", 1)[0]
+        return name_of(self.display_name, self.email)
 
     def get_full_name(self) -> str:
         return self.name

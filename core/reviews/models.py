@@ -346,8 +346,13 @@ class ReviewClaim(models.Model):
         return self.released_at is None and self.expires_at > (now or timezone.now())
 
     def minutes_left(self, now: datetime | None = None) -> int:
-        seconds = (self.expires_at - (now or timezone.now())).total_seconds()
-        return max(0, int(seconds // 60))
+        return claim_minutes_left(self.expires_at, now)
+
+
+def claim_minutes_left(expires_at: datetime, now: datetime | None = None) -> int:
+    """Whole minutes until a claim expiring at ``expires_at`` runs out (0 once it has)."""
+    seconds = (expires_at - (now or timezone.now())).total_seconds()
+    return max(0, int(seconds // 60))
 
 
 class Review(models.Model):

@@ -203,7 +203,7 @@ def test_the_queue_marks_escalated_and_tied_iterations(
     waiting(release, hours_ago=5, name="Mo Mentor-only")
 
     response = mentor_client.get("/review/")
-    rows = {row.attempt.learner.name: row for row in response.context["page_obj"]}
+    rows = {row.learner_name: row for row in response.context["page_obj"]}
     # Peers decide this project: a fresh iteration is theirs, not the mentors'.
     assert set(rows) == {"Eli Escalated", "Tia Tied", "Ola Old-tie", "Mo Mentor-only"}
     assert rows["Eli Escalated"].escalated and not rows["Eli Escalated"].peer_tie

@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Prefetch, QuerySet
 from django.http import QueryDict
 
+from core.accounts.models import name_of
 from core.checks.selectors import ChecksBadge, IterationChecks, checks_badges, iteration_checks
 from core.models import (
     Attempt,
@@ -28,7 +29,7 @@ from core.peer.services import is_escalated
 from core.platform.cache import cached_fragment, entry_timeout, fresh_until, versioned_key
 from core.platform.paging import page_number
 from core.reviews.forms import QueueFilterForm
-from core.reviews.models import IterationQuerySet
+from core.reviews.models import IterationQuerySet, claim_minutes_left
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -36,23 +37,52 @@ if TYPE_CHECKING:
     from core.models import User
 
 QUEUE_PAGE_SIZE = 25
-QUEUE_DEFERRED = [
-    "notes",
-    "attempt__learner__password",
-    *(
-        f"attempt__release__project__{name}"
-        for name in ("summary", "description", "concepts", "objectives", "requirements")
-    ),
-]
 
 
-class HeldClaims(TypedDict):
-    live_claims: list[ReviewClaim]  # its claims still held (prefetched)
+@dataclass(frozen=True)
+class QueueClaim:
+    """Who holds a queue row's iteration, as the row says it."""
+
+    reviewer_name: str
+    mine: bool  # held by the user the table is for
+    minutes_left: int
 
 
-class QueueRowMarks(HeldClaims):
-    escalated: bool  # past its peer SLA (set for the table)
-    checks: ChecksBadge | None  # its newest check run, summed up (set for the table)
+@dataclass(frozen=True)
+class QueueRow:
+    """A waiting iteration as its row of the queue table shows it.
+
+    Read as values and flattened here: the table prints 25 of these, and model rows
+    four relations deep cost more to build, and to look up in the template, than to show.
+    """
+
+    pk: int
+    number: int
+    submitted_at: datetime
+    project_title: str
+    peer_sla_hours: int
+    learner_name: str
+    cohort_name: str
+    escalated: bool  # past its peer SLA
+    peer_tie: bool
+    checks: ChecksBadge | None  # its newest check run, summed up
+    claim: QueueClaim | None
+
+
+# What a queue row reads of an iteration and its attempt's learner, release and project.
+QUEUE_ROW_FIELDS = (
+    "pk",
+    "number",
+    "submitted_at",
+    "status",
+    "peer_tie",
+    "peer_due_at",
+    "cohort_id",
+    "attempt__learner__display_name",
+    "attempt__learner__email",
+    "attempt__release__project__title",
+    "attempt__release__project__peer_sla_hours",
+)
 
 
 class SubmittedReviews(TypedDict):
@@ -60,8 +90,6 @@ class SubmittedReviews(TypedDict):
 
 
 if TYPE_CHECKING:  # WithAnnotations takes two arguments for mypy only
-    QueueRow = WithAnnotations[Iteration, HeldClaims]
-    MarkedQueueRow = WithAnnotations[Iteration, QueueRowMarks]
     IterationWithReviews = WithAnnotations[Iteration, SubmittedReviews]
 
 
@@ -157,36 +185,59 @@ def queue_context(
     """Everything the queue table shows, oldest iteration first, and until when it is right."""
     queue = filtered_queue(user, filters)
     summary = queue.aggregate(total=Count("pk"), oldest=Min("submitted_at"))
-    live_claims = ReviewClaim.objects.live(now).select_related("reviewer")
-    # A plain QuerySet: the stubs type a custom one's prefetched rows as bare iterations.
-    waiting: QuerySet[Iteration] = queue
-    rows: QuerySet[QueueRow] = (
-        # The cohorts are the filters' (set on the rows below): one join fewer to plan.
-        waiting.select_related("attempt__learner", "attempt__release__project")
-        # The queue shows titles and names: leave the briefs and notes in the database.
-        .defer(*QUEUE_DEFERRED)
-        .prefetch_related(Prefetch("claims", queryset=live_claims, to_attr="live_claims"))
-        .order_by("submitted_at", "pk")
-    )
-    paginator = Paginator(rows, QUEUE_PAGE_SIZE)
+    ordered = queue.order_by("submitted_at", "pk").values(*QUEUE_ROW_FIELDS)
+    paginator = Paginator(ordered, QUEUE_PAGE_SIZE)
     paginator.count = summary["total"]  # already counted above: no second COUNT query
     page = paginator.get_page(page_number(params.get("page")))  # as the cache key reads it
-    badges = checks_badges([iteration.pk for iteration in page])
-    # The page's rows (the same objects), with the marks set on them just below.
-    shown = cast("list[MarkedQueueRow]", list(page))
-    cohorts = {cohort.pk: cohort for cohort in filters.cohorts}
-    for iteration in shown:  # past the peer SLA: the row says "Escalated"
-        release = iteration.attempt.release
-        if release.cohort_id in cohorts:  # always (its iteration's cohort is one of them)
-            release.cohort = cohorts[release.cohort_id]
-        iteration.escalated = is_escalated(iteration, now)
-        iteration.checks = badges.get(iteration.pk)
+    values = list(page)
+    shown = [row["pk"] for row in values]
+    badges = checks_badges(shown)
+    live_claims = list(
+        ReviewClaim.objects.live(now)
+        .filter(iteration_id__in=shown)
+        .values_list(
+            "iteration_id", "reviewer_id", "reviewer__display_name", "reviewer__email", "expires_at"
+        )
+    )
+    claims = {
+        iteration_id: QueueClaim(
+            name_of(name, email), reviewer_id == user.pk, claim_minutes_left(expires_at, now)
+        )
+        for iteration_id, reviewer_id, name, email, expires_at in live_claims
+    }
+    cohort_names = {cohort.pk: cohort.name for cohort in filters.cohorts}
+    rows = [
+        QueueRow(
+            pk=row["pk"],
+            number=row["number"],
+            submitted_at=row["submitted_at"],
+            project_title=row["attempt__release__project__title"],
+            peer_sla_hours=row["attempt__release__project__peer_sla_hours"],
+            learner_name=name_of(
+                row["attempt__learner__display_name"], row["attempt__learner__email"]
+            ),
+            cohort_name=cohort_names.get(row["cohort_id"], ""),
+            # The peer rule reads these three fields of an iteration, and only those.
+            escalated=is_escalated(
+                Iteration(
+                    status=row["status"], peer_tie=row["peer_tie"], peer_due_at=row["peer_due_at"]
+                ),
+                now,
+            ),
+            peer_tie=row["peer_tie"],
+            checks=badges.get(row["pk"]),
+            claim=claims.get(row["pk"]),
+        )
+        for row in values
+    ]
+    # The same page of the same paginator, holding the rows built from its values.
+    page = Page(rows, page.number, cast("Paginator[QueueRow]", paginator))
     held = list(
         ReviewClaim.objects.filter(reviewer=user).live(now).values_list("expires_at", flat=True)
     )
     # The table changes by itself when a claim it shows (or one of the user's) expires,
     # or when peer work escalates into the queue.
-    changes = [claim.expires_at for iteration in shown for claim in iteration.live_claims]
+    changes = [expires_at for *_, expires_at in live_claims]
     changes += held
     # Peer work escalates into the queue at its peer SLA.
     changes += [
