@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import Cohort, Iteration, Project, ProjectRelease, ReviewClaim, User
+from core.platform import cache as versioned
 from core.reviews.selectors.review import QUEUE_PAGE_SIZE
 from core.reviews.services import claim_take
 from tests.checks.support import recorded_run
@@ -230,6 +231,30 @@ def test_a_page_number_out_of_reason_shows_the_first_page_and_is_cached_as_it(
     assert "Learner 00" in odd and "Learner 26" not in odd
     first = mentor_client.get(URL).content.decode()
     assert "Learner 00" in first and "Learner 26" not in first
+
+
+def test_pages_past_the_last_show_it_and_are_not_stored_apart(
+    mentor_client: Client, release: ProjectRelease, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """?page=3, 4, 5 … past the last page all show the last one: storing each under its
+    own number would let anyone fill the cache with copies of one table."""
+    for index in range(QUEUE_PAGE_SIZE + 2):
+        submit(release, name=f"Learner {index:02d}", hours_ago=100 - index)
+    stored: list[str] = []
+    store = versioned.safe_set
+
+    def spy(key: str, value: object, timeout: int | None = None) -> None:
+        if ":html-queue-" in key:
+            stored.append(key)
+        store(key, value, timeout)
+
+    monkeypatch.setattr(versioned, "safe_set", spy)
+    for asked in ("3", "4", "99"):
+        past = mentor_client.get(URL, {"page": asked}).content.decode()
+        assert "Learner 26" in past and "Learner 00" not in past  # the last page
+    assert stored == []
+    assert "Learner 26" in mentor_client.get(URL, {"page": "2"}).content.decode()
+    assert len(stored) == 1  # the last page, asked by its own number, is kept
 
 
 def test_the_filter_form_updates_the_table_through_htmx(

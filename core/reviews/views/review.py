@@ -79,9 +79,9 @@ def _queue_table(request: AuthedRequest, filters: QueueFilters) -> SafeString:
     """
     user = request.user
     now = timezone.now()
+    page = page_number(request.GET.get("page"))
     key = None
     if filters.versions is not None:
-        page = page_number(request.GET.get("page"))
         key = fragment_key("queue", user.pk, filters.query, page, *filters.versions)
 
     def build() -> tuple[str, datetime]:
@@ -89,6 +89,10 @@ def _queue_table(request: AuthedRequest, filters: QueueFilters) -> SafeString:
         html = render_to_string(
             f"{QUEUE_TEMPLATE}#queue-table", {**context, "csrf_token": CSRF_PLACEHOLDER}
         )
+        if context["page_obj"].number != page:
+            # A page past the last shows the last: not stored under its own number, so
+            # ?page=2, 3, 4 … cannot fill the cache with copies of one table.
+            return html, now
         return html, fresh_until(context["valid_until"], now, FRAGMENT_MAX_SECONDS)
 
     return with_csrf_token(cached_fragment(key, now, build), request)
