@@ -11,6 +11,11 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min, Prefetch, QuerySet
 from django.http import QueryDict
+from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 
 from core.accounts.models import name_of
 from core.checks.selectors import ChecksBadge, IterationChecks, checks_badges, iteration_checks
@@ -27,9 +32,11 @@ from core.models import (
 )
 from core.peer.services import is_escalated
 from core.platform.cache import cached_fragment, entry_timeout, fresh_until, versioned_key
+from core.platform.links import link_to_each
 from core.platform.paging import page_number
 from core.reviews.forms import QueueFilterForm
 from core.reviews.models import IterationQuerySet, claim_minutes_left
+from core.templatetags.prodev import datetime_attr
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -58,7 +65,13 @@ class QueueRow:
 
     pk: int
     number: int
-    submitted_at: datetime
+    submitted_at: str  # for <time datetime="…">
+    submitted_on: str  # "7 Dec 2026, 14:05 UTC", in the viewer's time zone
+    waiting: str  # "2 hours, 5 minutes"
+    detail_url: str  # the review page
+    claim_url: str
+    extend_url: str
+    release_url: str
     project_title: str
     peer_sla_hours: int
     learner_name: str
@@ -101,6 +114,7 @@ class QueueContext(TypedDict):
     filter_query: str
     show_cohort: bool
     page_obj: Page[QueueRow]
+    queue_state: SafeString  # hidden inputs: the filters and page, for the table's forms
     summary: dict[str, object]
     held_count: int
     max_claims: int
@@ -206,11 +220,20 @@ def queue_context(
         for iteration_id, reviewer_id, name, email, expires_at in live_claims
     }
     cohort_names = {cohort.pk: cohort.name for cohort in filters.cohorts}
+    detail_url, claim_url, extend_url, release_url = map(
+        link_to_each, ("review_detail", "review_claim", "review_extend", "review_release")
+    )
     rows = [
         QueueRow(
             pk=row["pk"],
             number=row["number"],
-            submitted_at=row["submitted_at"],
+            submitted_at=datetime_attr(row["submitted_at"]),
+            submitted_on=date_format(localtime(row["submitted_at"]), "j M Y, H:i e"),
+            waiting=timesince(row["submitted_at"], now),
+            detail_url=detail_url(row["pk"]),
+            claim_url=claim_url(row["pk"]),
+            extend_url=extend_url(row["pk"]),
+            release_url=release_url(row["pk"]),
             project_title=row["attempt__release__project__title"],
             peer_sla_hours=row["attempt__release__project__peer_sla_hours"],
             learner_name=name_of(
@@ -248,8 +271,11 @@ def queue_context(
         .values()
         if due is not None
     ]
+    # What every form in the table posts back so the queue comes back as it was.
+    state = [*filters.chosen.items(), *([("page", page.number)] if page.number > 1 else [])]
     return {
         "user": user,
+        "queue_state": format_html_join("", '<input type="hidden" name="{}" value="{}">', state),
         "filters": filters.chosen,
         "filter_query": filters.query,
         "show_cohort": len(filters.cohorts) > 1,
