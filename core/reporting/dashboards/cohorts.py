@@ -19,6 +19,7 @@ from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
 
+from core.accounts.models import name_of
 from core.models import (
     Attempt,
     Cohort,
@@ -41,7 +42,6 @@ from core.reporting.dashboards.common import (
     next_change,
     percent_label,
     roll_up,
-    user_name,
 )
 from core.reporting.turnaround import Turnaround, review_took
 from core.reviews.models import mentor_queue_q
@@ -238,7 +238,7 @@ def _build_snapshots(cohort_ids: list[int], now: datetime) -> dict[int, CohortSn
         rows[cohort_id].append(
             LearnerRow(
                 learner_id,
-                user_name(display_name, email),
+                name_of(display_name, email),
                 {int(pk): Decimal(score) for pk, score in standing.module_scores.items()},
                 standing.overall,
                 tuple(index_of[pk] for pk in standing.overdue if pk in index_of),

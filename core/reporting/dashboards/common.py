@@ -32,11 +32,6 @@ def percent_label(value: Decimal | None) -> str:
     return f"{format(value.quantize(Decimal('0.1'), ROUND_HALF_UP).normalize(), 'f')}%"
 
 
-def user_name(display_name: str, email: str) -> str:
-    """The same name ``User.name`` gives, from values (no model instance needed)."""
-    return display_name or email.split("@", 1)[0]
-
-
 def join_titles(titles: Sequence[str], limit: int = 3) -> str:
     """'A', 'A and B', 'A, B and C', 'A, B, C and 2 more'."""
     shown = list(titles[:limit])

@@ -16,6 +16,7 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from core.accounts.models import name_of
 from core.models import (
     Attempt,
     Cohort,
@@ -35,7 +36,6 @@ from core.reporting.dashboards.common import (
     next_change,
     percent_label,
     roll_up,
-    user_name,
 )
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ def learner_data(user: User, cohorts: list[Cohort], now: datetime) -> LearnerDat
             number,
             decision,
             kind,
-            user_name(name, email),
+            name_of(name, email),
             at,
             text,
         )
