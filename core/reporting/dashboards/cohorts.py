@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,7 +31,7 @@ from core.models import (
     Standing,
 )
 from core.platform.cache import entry_timeout, fresh_until
-from core.platform.links import link_to_each
+from core.platform.links import link_parts
 from core.platform.timefmt import duration_label
 from core.reporting.dashboards.common import (
     CELL_STATES,
@@ -456,7 +456,7 @@ def matrix_table(
         learner_id__in=[row.learner_id for row in shown],
     ).values_list("learner_id", "release_id", "pk", "status", "score"):
         cells[learner_id][release_id] = (pk, status, score)
-    url = link_to_each("attempt_detail")
+    url = link_parts("attempt_detail")
     table_rows = [
         {
             "name": row.name,
@@ -491,7 +491,7 @@ def _cells_html(
     indexes: list[int],
     columns: tuple[Column, ...],
     attempts: dict[int, tuple[int, str, Decimal | None]],
-    url: Callable[[int], str],
+    url: tuple[str, str],
 ) -> SafeString:
     """A row's cells as HTML, built here rather than in the template.
 
@@ -500,6 +500,7 @@ def _cells_html(
     escaping, here it is a few strings joined. Everything interpolated is an integer or a
     constant escaped once, so the result is safe.
     """
+    prefix, suffix = url
     parts = []
     overdue = set(row.overdue)
     for index in indexes:
@@ -511,7 +512,7 @@ def _cells_html(
         css, label = _STATE_HTML.get(status, _STATE_HTML[Attempt.Status.WAITING])
         text = "…" if score is None else _whole_percent(score)
         parts.append(
-            f'<td class="{css}"><a href="{url(attempt_id)}">{text}'
+            f'<td class="{css}"><a href="{prefix}{int(attempt_id)}{suffix}">{text}'
             f'<span class="pm-sr"> {label}</span></a></td>'
         )
     return mark_safe("".join(parts))

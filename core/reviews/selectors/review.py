@@ -32,7 +32,7 @@ from core.models import (
 )
 from core.peer.services import is_escalated
 from core.platform.cache import cached_fragment, entry_timeout, fresh_until, versioned_key
-from core.platform.links import link_to_each
+from core.platform.links import link_parts
 from core.platform.paging import page_number
 from core.reviews.forms import QueueFilterForm
 from core.reviews.models import IterationQuerySet, claim_minutes_left
@@ -220,8 +220,8 @@ def queue_context(
         for iteration_id, reviewer_id, name, email, expires_at in live_claims
     }
     cohort_names = {cohort.pk: cohort.name for cohort in filters.cohorts}
-    detail_url, claim_url, extend_url, release_url = map(
-        link_to_each, ("review_detail", "review_claim", "review_extend", "review_release")
+    review, claim, extend, release = map(
+        link_parts, ("review_detail", "review_claim", "review_extend", "review_release")
     )
     rows = [
         QueueRow(
@@ -230,10 +230,10 @@ def queue_context(
             submitted_at=datetime_attr(row["submitted_at"]),
             submitted_on=date_format(localtime(row["submitted_at"]), "j M Y, H:i e"),
             waiting=timesince(row["submitted_at"], now),
-            detail_url=detail_url(row["pk"]),
-            claim_url=claim_url(row["pk"]),
-            extend_url=extend_url(row["pk"]),
-            release_url=release_url(row["pk"]),
+            detail_url=f"{review[0]}{row['pk']}{review[1]}",
+            claim_url=f"{claim[0]}{row['pk']}{claim[1]}",
+            extend_url=f"{extend[0]}{row['pk']}{extend[1]}",
+            release_url=f"{release[0]}{row['pk']}{release[1]}",
             project_title=row["attempt__release__project__title"],
             peer_sla_hours=row["attempt__release__project__peer_sla_hours"],
             learner_name=name_of(
