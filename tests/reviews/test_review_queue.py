@@ -314,7 +314,7 @@ def test_it_hides_other_cohorts_from_mentors(
 
 @pytest.mark.parametrize("who", ["learner", "reviewer", "outsider"])
 def test_it_answers_404_to_everyone_but_mentors_and_staff(
-    request: pytest.FixtureRequest, who: str
+    request: pytest.FixtureRequest, who: str, db: None
 ) -> None:
     client: Client = request.getfixturevalue(f"{who}_client")
     assert client.get(URL).status_code == 404
