@@ -107,7 +107,9 @@ def test_it_shows_an_empty_state(staff_client: Client, db: None) -> None:
 
 
 @pytest.mark.parametrize("who", ["learner", "reviewer", "outsider"])
-def test_it_answers_404_to_everyone_else(request: pytest.FixtureRequest, who: str) -> None:
+def test_it_answers_404_to_everyone_else(
+    request: pytest.FixtureRequest, who: str, db: None
+) -> None:
     client: Client = request.getfixturevalue(f"{who}_client")
     assert client.get(URL).status_code == 404
 

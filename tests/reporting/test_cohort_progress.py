@@ -207,7 +207,7 @@ def test_the_mentor_of_another_cohort_gets_404(release: ProjectRelease) -> None:
 
 
 @pytest.mark.parametrize("fixture", ["learner_client", "reviewer_client", "outsider_client"])
-def test_everyone_else_gets_404(request: pytest.FixtureRequest, fixture: str) -> None:
+def test_everyone_else_gets_404(request: pytest.FixtureRequest, fixture: str, db: None) -> None:
     assert request.getfixturevalue(fixture).get(URL).status_code == 404
 
 

@@ -60,7 +60,9 @@ def test_it_sends_anonymous_users_to_login(client: Client, cohort: Cohort) -> No
 
 
 @pytest.mark.parametrize("who", ["learner_client", "mentor_client", "outsider_client"])
-def test_it_is_404_for_everyone_but_staff(who: str, request: pytest.FixtureRequest) -> None:
+def test_it_is_404_for_everyone_but_staff(
+    who: str, request: pytest.FixtureRequest, db: None
+) -> None:
     assert request.getfixturevalue(who).get(URL).status_code == 404
 
 
@@ -237,7 +239,7 @@ def test_no_switcher_for_a_single_cohort(staff_client: Client, cohort: Cohort) -
 
 @pytest.mark.parametrize("who", ["learner_client", "mentor_client", "outsider_client"])
 def test_the_navigation_link_is_404_for_everyone_but_staff(
-    who: str, request: pytest.FixtureRequest
+    who: str, request: pytest.FixtureRequest, db: None
 ) -> None:
     client = request.getfixturevalue(who)
     assert client.get(PICK_URL).status_code == 404

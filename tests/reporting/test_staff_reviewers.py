@@ -58,7 +58,9 @@ def test_it_sends_anonymous_users_to_login(client: Client) -> None:
 @pytest.mark.parametrize(
     "who", ["learner_client", "mentor_client", "reviewer_client", "outsider_client"]
 )
-def test_it_is_404_for_everyone_but_staff(who: str, request: pytest.FixtureRequest) -> None:
+def test_it_is_404_for_everyone_but_staff(
+    who: str, request: pytest.FixtureRequest, db: None
+) -> None:
     assert request.getfixturevalue(who).get(URL).status_code == 404
 
 
