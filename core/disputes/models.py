@@ -29,12 +29,23 @@ class DisputeQuerySet(models.QuerySet["Dispute"]):
     def open(self) -> DisputeQuerySet:
         return self.filter(status=Dispute.Status.OPEN)
 
-    def handled_by(self, user: User | AnonymousUser) -> DisputeQuerySet:
+    def handled_by(
+        self, user: User | AnonymousUser, cohort_ids: list[int] | None = None
+    ) -> DisputeQuerySet:
         """Disputes ``user`` may decide: their cohorts' (all for staff), never one of their
-        own verdicts or their own work."""
+        own verdicts or their own work.
+
+        ``cohort_ids``, when the caller has already read the cohorts the user mentors,
+        saves the subquery (as ``IterationQuerySet.reviewable_by``'s does).
+        """
         if not user.is_authenticated:
             return self.none()
-        disputes = self if user.is_staff else self.filter(cohort_id__in=mentored_cohort_ids(user))
+        if user.is_staff:
+            disputes = self
+        elif cohort_ids is None:
+            disputes = self.filter(cohort_id__in=mentored_cohort_ids(user))
+        else:
+            disputes = self.filter(cohort_id__in=cohort_ids)
         return disputes.exclude(verdict_author=user).exclude(learner=user)
 
     def visible_to(self, user: User | AnonymousUser) -> DisputeQuerySet:

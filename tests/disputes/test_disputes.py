@@ -491,6 +491,17 @@ def test_the_queue_lists_disputes_to_decide_in_constant_queries(
     assert 'class="queue-dispute' not in client_for(mentor).get("/review/").content.decode()
 
 
+def test_the_queue_lists_only_the_disputes_of_the_cohorts_its_mentor_mentors(
+    release: ProjectRelease, mentor: User, second_mentor: User
+) -> None:
+    make_disputes(release, mentor, 2)
+    elsewhere = UserFactory()
+    MembershipFactory(user=elsewhere, cohort=CohortFactory(), role="mentor")
+    assert 'class="queue-dispute' not in client_for(elsewhere).get("/review/").content.decode()
+    page = client_for(second_mentor).get("/review/").content.decode()
+    assert page.count('class="queue-dispute') == 2
+
+
 def test_the_staff_sla_board_counts_open_disputes_and_their_age(
     release: ProjectRelease,
     mentor: User,

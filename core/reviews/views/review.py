@@ -146,7 +146,9 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
         return HttpResponse(table)
     context = {"filter_form": filters.form, "queue_table": table}
     # Open disputes this mentor may decide, above the queue (core/disputes).
-    context["disputes"] = disputes_to_handle(request.user, DISPUTES_SHOWN)
+    context["disputes"] = disputes_to_handle(
+        request.user, DISPUTES_SHOWN, [cohort.pk for cohort in filters.cohorts]
+    )
     return render(request, QUEUE_TEMPLATE, context)
 
 
