@@ -58,9 +58,11 @@ def test_it_sends_anonymous_users_to_login(client: Client) -> None:
 @pytest.mark.parametrize(
     "who", ["learner_client", "mentor_client", "reviewer_client", "outsider_client"]
 )
-def test_it_is_404_for_everyone_but_staff(
-    who: str, request: pytest.FixtureRequest, db: None
-) -> None:
+def test_it_is_404_for_everyone_but_staff(who: str, request: pytest.FixtureRequest) -> None:
+    # No `db` here, on purpose: asking for the database only by name (getfixturevalue)
+    # makes pytest-django run this after the browser journeys, the order that
+    # tests/e2e/test_session_teardown.py replays. So it cannot run alone (-k): there the
+    # database is not set up yet when it first asks.
     assert request.getfixturevalue(who).get(URL).status_code == 404
 
 
