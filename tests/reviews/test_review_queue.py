@@ -148,6 +148,23 @@ def test_it_offers_only_the_mentors_cohorts_and_their_projects(
     assert "Hidden Project" not in body
 
 
+def test_the_filters_escape_what_staff_typed_and_keep_the_choice(
+    mentor_client: Client, cohort: Cohort
+) -> None:
+    cohort.name = 'Cohort <7> "A&B"'
+    cohort.save(update_fields=["name"])
+    ProjectReleaseFactory(
+        cohort=cohort, project=ProjectFactory(title="<b>Bold</b> & 'quoted'", slug="bold")
+    )
+    body = mentor_client.get(URL, {"project": "bold"}).content.decode()
+    assert '<option value="cohort-7">Cohort &lt;7&gt; &quot;A&amp;B&quot;</option>' in body
+    assert (
+        '<option value="bold" selected>&lt;b&gt;Bold&lt;/b&gt; &amp; &#x27;quoted&#x27;</option>'
+        in body
+    )
+    assert "<b>Bold" not in body
+
+
 def test_a_project_joins_the_filter_when_its_release_opens(
     mentor_client: Client, cohort: Cohort, release: ProjectRelease
 ) -> None:

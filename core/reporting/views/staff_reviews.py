@@ -102,8 +102,9 @@ def _turnaround(reviews: QuerySet[Review], now: datetime) -> list[TurnaroundRow]
 def _sla_filters(params: QueryDict) -> QueueFilterForm:
     """Every cohort, and every project released to one, as optional filters."""
     cohorts = list(Cohort.objects.order_by("name"))
-    projects = Project.objects.filter(releases__isnull=False).distinct().order_by("title")
-    return QueueFilterForm(params or None, cohorts=cohorts, projects=projects)
+    projects = Project.objects.filter(releases__isnull=False).distinct().order_by("title", "pk")
+    choices = projects.values_list("slug", "title")
+    return QueueFilterForm(params or None, cohorts=cohorts, projects=choices)
 
 
 def _sla_rows(breaches: QuerySet[Iteration], now: datetime) -> QuerySet[Iteration]:

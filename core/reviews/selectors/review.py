@@ -166,17 +166,21 @@ class QueueFilters:
 
 def released_projects(
     cohorts: list[Cohort], versions: list[str] | None, now: datetime
-) -> list[Project]:
-    """The projects open in ``cohorts``, by title; cached until the cohorts change or the
-    next release opens."""
-    key = None if versions is None else versioned_key("queue-projects", *versions)
+) -> list[tuple[str, str]]:
+    """``(slug, title)`` of the projects open in ``cohorts``, by title; cached until the
+    cohorts change or the next release opens. Plain pairs, not models: the queue reads
+    them on every request, and unpickling 70 projects took longer than the query."""
+    key = None if versions is None else versioned_key("queue-project-choices", *versions)
 
-    def build() -> tuple[list[Project], datetime]:
-        releases = ProjectRelease.objects.filter(cohort__in=cohorts).select_related("project")
-        releases = releases.only("opens_at", "project__slug", "project__title")
-        opened = {r.project_id: r.project for r in releases if r.opens_at <= now}
-        opening = [r.opens_at for r in releases if r.opens_at > now]
-        projects = sorted(opened.values(), key=lambda project: (project.title, project.pk))
+    def build() -> tuple[list[tuple[str, str]], datetime]:
+        releases = ProjectRelease.objects.filter(cohort__in=cohorts).values_list(
+            "opens_at", "project_id", "project__slug", "project__title"
+        )
+        opened = {
+            pk: (title, pk, slug) for opens_at, pk, slug, title in releases if opens_at <= now
+        }
+        opening = [opens_at for opens_at, *_ in releases if opens_at > now]
+        projects = [(slug, title) for title, _, slug in sorted(opened.values())]
         return projects, fresh_until(min(opening, default=None), now, entry_timeout())
 
     return cached_fragment(key, now, build)
