@@ -109,8 +109,10 @@ def cache_versions(names: Iterable[str]) -> dict[str, int] | None:
         for key, name in keys.items():
             if name not in versions:
                 # add() keeps a concurrent request's version if it won the race.
-                cache.add(key, _fresh_version(), timeout=None)
-                versions[name] = int(cache.get(key))
+                fresh = _fresh_version()
+                versions[name] = (
+                    fresh if cache.add(key, fresh, timeout=None) else int(cache.get(key))
+                )
     except Exception:
         _failed("read versions")
         return None

@@ -71,6 +71,19 @@ def test_a_version_is_created_on_first_read_and_stays_until_bumped(db: None) -> 
     assert versioned.cache_version("cohort:2") != first + 1
 
 
+def test_a_version_another_request_created_first_is_the_one_read(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache.set("ver:cohort:5", 41, timeout=None)  # created by a request that got there first
+    # This request looked before it was created: it finds no version and tries to add one.
+    monkeypatch.setattr(cache, "get_many", lambda keys: {})
+    assert versioned.cache_versions(["cohort:5", "cohort:6"]) == {
+        "cohort:5": 41,
+        "cohort:6": cache.get("ver:cohort:6"),
+    }
+    assert cache.get("ver:cohort:5") == 41
+
+
 def test_a_lost_version_restarts_above_every_earlier_one(db: None) -> None:
     versioned.bump_version("cohort:9")  # no version yet: starts fresh
     first = versioned.cache_version("cohort:9")
