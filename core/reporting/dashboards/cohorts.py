@@ -80,13 +80,19 @@ class LearnerRow:
 
     learner_id: int
     name: str
-    module_scores: dict[int, Decimal]
+    module_scores: dict[str, str]  # as the standing stores them: module id → score, as text
     overall: Decimal | None
     overdue: tuple[int, ...]  # columns past the learner's first deadline, nothing handed in
 
     @property
     def sort_name(self) -> str:
         return self.name.casefold()
+
+    def module_score(self, module_id: int) -> Decimal | None:
+        """The learner's score in the module, if one counts yet. Read from the stored text
+        when asked: a page reads one module's, of one page of learners, if any."""
+        score = self.module_scores.get(str(module_id))
+        return None if score is None else Decimal(score)
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ def _build_snapshots(cohort_ids: list[int], now: datetime) -> dict[int, CohortSn
             LearnerRow(
                 learner_id,
                 name_of(display_name, email),
-                {int(pk): Decimal(score) for pk, score in standing.module_scores.items()},
+                standing.module_scores,
                 standing.overall,
                 tuple(index_of[pk] for pk in standing.overdue if pk in index_of),
             )
@@ -440,7 +446,7 @@ def matrix_table(
             groups.append(ModuleGroup(column.module_slug, column.module_title, 1))
 
     def score_of(row: LearnerRow) -> Decimal | None:
-        return row.module_scores.get(module_id) if module_id else row.overall
+        return row.module_score(module_id) if module_id else row.overall
 
     rows = list(snapshot.rows)
     if sort != "name":
