@@ -587,6 +587,7 @@ def review_stats(user: User, now: datetime | None = None) -> ReviewStats:
             submitted_at__gt=now - timedelta(days=REVIEW_STATS_DAYS),
         )
         .annotate(took=review_took())
+        .order_by()
         .values_list("took", flat=True)
     )
     return ReviewStats(turnaround.count, turnaround.p50, REVIEW_STATS_DAYS)
