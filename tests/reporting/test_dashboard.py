@@ -249,6 +249,18 @@ def test_it_draws_the_score_chart_with_a_text_fallback(
     assert "style=" not in body
 
 
+def test_the_chart_escapes_project_titles(
+    learner_client: Client, learner: User, cohort: Cohort
+) -> None:
+    hostile = release_in(cohort, "<script>x</script> & 'Co'", opened_days_ago=9)
+    scored(learner, hostile, "80.00", reviewed_at=timezone.now() - timedelta(days=2))
+    body = learner_client.get(URL).content.decode()
+    escaped = "&lt;script&gt;x&lt;/script&gt; &amp; &#x27;Co&#x27;"
+    assert f"<title>{escaped}: 80%, reviewed" in body
+    assert f'<th scope="row">{escaped}</th><td>80%</td>' in body
+    assert "<script>x" not in body
+
+
 def test_it_explains_the_empty_chart(learner_client: Client) -> None:
     body = learner_client.get(URL).content.decode()
     assert "score-chart" not in body

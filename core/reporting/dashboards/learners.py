@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import dateformat, timezone
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from core.accounts.models import name_of
 from core.models import (
@@ -26,6 +25,7 @@ from core.models import (
     ProjectRelease,
     Review,
 )
+from core.platform.markup import text
 from core.reporting.dashboards.common import (
     CELL_STATES,
     NOT_STARTED,
@@ -271,9 +271,11 @@ def learner_data(user: User, cohorts: list[Cohort], now: datetime) -> LearnerDat
             kind,
             name_of(name, email),
             at,
-            text,
+            feedback_text,
         )
-        for attempt_id, release_id, number, decision, kind, name, email, at, text in latest_reviews
+        for attempt_id, release_id, number, decision, kind, name, email, at, feedback_text in (
+            latest_reviews
+        )
         if at is not None  # always (submitted_at__isnull=False), but mypy cannot know
     )
     modules_of: dict[int, dict[int, tuple[str, list[int]]]] = defaultdict(dict)
@@ -544,16 +546,19 @@ def score_chart(releases: Iterable[LearnerRelease], tz: ZoneInfo) -> ScoreChart 
         x_ticks=x_ticks,
         pass_y=y_of(Decimal(settings.PASSING_SCORE)),
         summary=summary,
-        dots=format_html_join(
-            "\n",
-            '<circle class="chart-point" cx="{}" cy="{}" r="5"><title>{}: {}, reviewed {}'
-            "</title></circle>",
-            ((p.x, p.y, p.title, p.score_label, p.reviewed_label) for p in points),
+        dots=mark_safe(
+            "\n".join(
+                f'<circle class="chart-point" cx="{p.x}" cy="{p.y}" r="5"><title>{text(p.title)}:'
+                f" {text(p.score_label)}, reviewed {text(p.reviewed_label)}</title></circle>"
+                for p in points
+            )
         ),
-        table_rows=format_html_join(
-            "\n",
-            '<tr><td>{}</td><th scope="row">{}</th><td>{}</td></tr>',
-            ((p.reviewed_label, p.title, p.score_label) for p in points),
+        table_rows=mark_safe(
+            "\n".join(
+                f'<tr><td>{text(p.reviewed_label)}</td><th scope="row">{text(p.title)}</th>'
+                f"<td>{text(p.score_label)}</td></tr>"
+                for p in points
+            )
         ),
     )
 
