@@ -11,6 +11,7 @@ from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
 
 from core.models import Membership
@@ -70,15 +71,54 @@ def layout_assets() -> dict[str, str]:
     return {name: static(path) for name, path in LAYOUT_ASSETS.items()}
 
 
+# The pages templates/base.html links to (the navbar, its menus, the footer), by the name
+# it uses, and the bell's (core/notifications/_notifications_bell.html).
+LAYOUT_URLS = {
+    "home": "home",
+    "landing": "landing",
+    "curriculum": "curriculum",
+    "review_queue": "review_queue",
+    "peer_dashboard": "peer_dashboard",
+    "staff_cohorts": "staff_cohorts",
+    "staff_sla": "staff_sla",
+    "admin": "admin:index",
+    "notifications": "notifications",
+    "notifications_bell": "notifications_bell",
+    "account_settings": "account_settings",
+    "account_email": "account_email",
+    "account_change_password": "account_change_password",
+    "account_logout": "account_logout",
+    "account_login": "account_login",
+    "account_signup": "account_signup",
+}
+
+
+def layout_urls() -> dict[str, str]:
+    """The URLs of LAYOUT_URLS, reversed once per process (and script prefix).
+
+    ``{% url %}`` reversed each again on every page: the layout's dozen links were a
+    twentieth of a cached page's work. They take no arguments, so only the URLconf and
+    the prefix the site is served under change them.
+    """
+    return _layout_urls(get_script_prefix())
+
+
+@functools.cache
+def _layout_urls(prefix: str) -> dict[str, str]:
+    return {key: reverse(name) for key, name in LAYOUT_URLS.items()}  # under ``prefix``
+
+
 @receiver(setting_changed, dispatch_uid="core.platform.context_processors.static_changed")
 def _static_changed(*, setting: str, **kwargs: object) -> None:
     if setting in ("STATIC_URL", "STORAGES", "FORCE_SCRIPT_NAME"):
         layout_assets.cache_clear()
+    if setting in ("ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
+        _layout_urls.cache_clear()
 
 
 def site(request: HttpRequest) -> dict[str, object]:
     """The site's name, development mode, the user's roles for the nav (one lazy query)
-    and the layout's static file URLs.
+    and the layout's static file URLs and links.
 
     ``nav_memberships`` holds items with a ``role``; a view that loaded the user's
     Membership rows anyway passes them as ``nav_memberships`` to save the query.
@@ -95,4 +135,5 @@ def site(request: HttpRequest) -> dict[str, object]:
         "DEBUG_MODE": settings.DEBUG,
         "nav_memberships": SimpleLazyObject(memberships),
         "layout_assets": layout_assets(),
+        "layout_urls": layout_urls(),
     }

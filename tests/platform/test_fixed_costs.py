@@ -19,6 +19,7 @@ from django.db import connection
 from django.templatetags.static import static
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse, set_script_prefix
 from pytest_django.fixtures import DjangoAssertNumQueries
 
 from core.models import Cohort, Membership, User
@@ -140,6 +141,44 @@ def test_the_static_urls_follow_a_settings_change(learner: User) -> None:
     assert '<link rel="stylesheet" href="/assets/css/app.css">' in body
     body = client_for(learner).get(NOTIFICATIONS).content.decode()
     assert '<link rel="stylesheet" href="/static/css/app.css">' in body
+
+
+# --- The layout's links --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", [NOTIFICATIONS, "/accounts/login/", "/no-such-page/"])
+def test_the_layout_links_where_reverse_does(learner: User, page: str) -> None:
+    client = client_for(learner) if page == NOTIFICATIONS else Client()
+    body = client.get(page).content.decode()
+    names = (
+        ["home", "curriculum", "notifications", "notifications_bell", "account_logout"]
+        if page == NOTIFICATIONS
+        else ["landing", "account_login", "account_signup"]
+    )
+    for name in names:
+        assert f'="{reverse(name)}"' in body, name
+
+
+def test_the_layout_links_follow_the_prefix_the_site_is_served_under(learner: User) -> None:
+    client = client_for(learner)
+    # What the WSGI handler does for a site served under /hub/ (the test client does not).
+    set_script_prefix("/hub/")
+    try:
+        body = client.get(NOTIFICATIONS).content.decode()
+    finally:
+        set_script_prefix("/")
+    assert 'href="/hub/dashboard/"' in body
+    assert 'hx-get="/hub/notifications/bell/"' in body
+    body = client.get(NOTIFICATIONS).content.decode()
+    assert 'href="/dashboard/"' in body and "/hub/" not in body
+
+
+def test_the_layout_links_follow_a_urlconf_change(learner: User) -> None:
+    client = client_for(learner)
+    with override_settings(ROOT_URLCONF="tests.platform.urls_moved"):
+        body = client.get("/moved/notifications/").content.decode()
+    assert 'href="/moved/dashboard/"' in body
+    assert 'href="/dashboard/"' in client.get(NOTIFICATIONS).content.decode()
 
 
 # --- The Redis cache backend -------------------------------------------------------------
