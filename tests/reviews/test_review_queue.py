@@ -183,6 +183,21 @@ def test_a_project_joins_the_filter_when_its_release_opens(
     assert '<option value="caching-later">Caching Later</option>' in body
 
 
+def test_work_joins_the_table_when_it_escalates_from_its_peers(
+    mentor_client: Client, release: ProjectRelease
+) -> None:
+    Project.objects.filter(pk=release.project_id).update(mentor_review_required=False)
+    due = timezone.now() + timedelta(seconds=20)  # sooner than any cache entry ends
+    Iteration.objects.filter(pk=submit(release).pk).update(peer_due_at=due)
+    assert (
+        '<strong class="queue-count">0</strong> waiting' in mentor_client.get(URL).content.decode()
+    )
+    # No write when work escalates: the cached table ends at that moment.
+    with time_machine.travel(due + timedelta(seconds=1)):
+        body = mentor_client.get(URL).content.decode()
+    assert '<strong class="queue-count">1</strong> waiting' in body
+
+
 def test_work_follows_its_release_to_another_cohort(
     mentor_client: Client,
     release: ProjectRelease,
@@ -366,16 +381,16 @@ def test_it_uses_a_constant_number_of_queries(
         ReviewClaim.objects.create(iteration=taken, reviewer=other_mentor, expires_at=expires_at)
     claim_take(iteration=submit(release), reviewer=mentor)
     # (The session comes from the cache.) 1. user  2. the mentor's cohorts  3. their
-    # releases (the project filter)  4. count and oldest wait (also the paginator's
-    # count)  5. the page of iterations with learner, project and cohort  6. their live
-    # claims with reviewers  7. the page's checks (none here)  8. the mentor's live claims
-    # 9. when peer work escalates next  10. the open disputes the mentor
-    # may decide (+ learner, project, task, routed to, claimed by)  11. the user's roles (nav)
-    with django_assert_num_queries(11):
+    # releases (the project filter)  4. count, oldest wait (also the paginator's count)
+    # and when peer work escalates next  5. the page of iterations with learner, project
+    # and cohort  6. the page's checks (none here)  7. the live claims on the page, with
+    # reviewers, and the mentor's own  8. the open disputes the mentor may decide
+    # (+ learner, project, task, routed to, claimed by)  9. the user's roles (nav)
+    with django_assert_num_queries(9):
         body = mentor_client.get(URL).content.decode()
     assert f'<strong class="queue-count">{2 * size + 1}</strong> waiting' in body
     assert body.count("being reviewed by Sam Other") == size
-    # Warm: the project filter and the table come from the cache; 1-2, 10 and 11 remain.
+    # Warm: the project filter and the table come from the cache; 1-2, 8 and 9 remain.
     with django_assert_num_queries(4):
         again = mentor_client.get(URL).content.decode()
     assert again.count("being reviewed by Sam Other") == size
@@ -416,8 +431,8 @@ def test_it_uses_a_constant_number_of_queries_with_checks(
     mine = submit(release)
     recorded_run(mine, [], status="queued")
     claim_take(iteration=mine, reviewer=mentor)
-    # As without checks: every row's newest run, summed up, is query 7.
-    with django_assert_num_queries(11):
+    # As without checks: every row's newest run, summed up, is query 6.
+    with django_assert_num_queries(9):
         body = mentor_client.get(URL).content.decode()
     assert f'<strong class="queue-count">{2 * size + 1}</strong> waiting' in body
     assert body.count("5/6 checks pass") == size

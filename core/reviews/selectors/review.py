@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.http import QueryDict
 from django.utils.formats import date_format
 from django.utils.html import format_html_join
@@ -35,7 +35,7 @@ from core.platform.cache import cached_fragment, entry_timeout, fresh_until, ver
 from core.platform.links import link_parts
 from core.platform.paging import page_number
 from core.reviews.forms import QueueFilterForm
-from core.reviews.models import IterationQuerySet, claim_minutes_left
+from core.reviews.models import IterationQuerySet, claim_minutes_left, mentor_queue_q
 from core.templatetags.prodev import datetime_attr
 
 if TYPE_CHECKING:
@@ -187,9 +187,10 @@ def released_projects(
 
 
 def filtered_queue(user: User, filters: QueueFilters) -> IterationQuerySet:
-    """Waiting iterations the user may review, narrowed to the chosen cohort and project."""
+    """Waiting iterations the user may review, narrowed to the chosen cohort and project:
+    the queue's, and those still with their peers (``mentor_queue_q`` tells them apart)."""
     cohort_ids = [cohort.pk for cohort in filters.cohorts]
-    queue = Iteration.objects.reviewable_by(user, cohort_ids).waiting().for_mentor_queue()
+    queue = Iteration.objects.reviewable_by(user, cohort_ids).waiting()
     if "cohort" in filters.chosen:
         queue = queue.filter(cohort__slug=filters.chosen["cohort"])
     if "project" in filters.chosen:
@@ -201,28 +202,39 @@ def queue_context(
     user: User, filters: QueueFilters, params: QueryDict, now: datetime
 ) -> QueueContext:
     """Everything the queue table shows, oldest iteration first, and until when it is right."""
-    queue = filtered_queue(user, filters)
-    summary = queue.aggregate(total=Count("pk"), oldest=Min("submitted_at"))
-    ordered = queue.order_by("submitted_at", "pk").values(*QUEUE_ROW_FIELDS)
+    waiting = filtered_queue(user, filters)
+    in_queue = mentor_queue_q(now)
+    # One query for the counts and the clock: the queue's length and oldest, and when work
+    # still with its peers escalates into it (the table changes by itself then).
+    summary = waiting.aggregate(
+        total=Count("pk", filter=in_queue),
+        oldest=Min("submitted_at", filter=in_queue),
+        escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
+    )
+    ordered = waiting.filter(in_queue).order_by("submitted_at", "pk").values(*QUEUE_ROW_FIELDS)
     paginator = Paginator(ordered, QUEUE_PAGE_SIZE)
     paginator.count = summary["total"]  # already counted above: no second COUNT query
     page = paginator.get_page(page_number(params.get("page")))  # as the cache key reads it
     values = list(page)
     shown = [row["pk"] for row in values]
     badges = checks_badges(shown)
-    live_claims = list(
+    # The live claims on the rows shown, and the user's own wherever they are: one query.
+    claim_rows = list(
         ReviewClaim.objects.live(now)
-        .filter(iteration_id__in=shown)
+        .filter(Q(iteration_id__in=shown) | Q(reviewer=user))
         .values_list(
             "iteration_id", "reviewer_id", "reviewer__display_name", "reviewer__email", "expires_at"
         )
     )
+    on_page = set(shown)
     claims = {
         iteration_id: QueueClaim(
             name_of(name, email), reviewer_id == user.pk, claim_minutes_left(expires_at, now)
         )
-        for iteration_id, reviewer_id, name, email, expires_at in live_claims
+        for iteration_id, reviewer_id, name, email, expires_at in claim_rows
+        if iteration_id in on_page
     }
+    held = [expires_at for _, reviewer_id, *_, expires_at in claim_rows if reviewer_id == user.pk]
     cohort_names = {cohort.pk: cohort.name for cohort in filters.cohorts}
     review, claim, extend, release = map(
         link_parts, ("review_detail", "review_claim", "review_extend", "review_release")
@@ -259,22 +271,11 @@ def queue_context(
     ]
     # The same page of the same paginator, holding the rows built from its values.
     page = Page(rows, page.number, cast("Paginator[QueueRow]", paginator))
-    held = list(
-        ReviewClaim.objects.filter(reviewer=user).live(now).values_list("expires_at", flat=True)
-    )
     # The table changes by itself when a claim it shows (or one of the user's) expires,
-    # or when peer work escalates into the queue.
-    changes = [expires_at for *_, expires_at in live_claims]
-    changes += held
-    # Peer work escalates into the queue at its peer SLA.
-    changes += [
-        due
-        for due in Iteration.objects.waiting()
-        .filter(cohort_id__in=[cohort.pk for cohort in filters.cohorts], peer_due_at__gt=now)
-        .aggregate(next=Min("peer_due_at"))
-        .values()
-        if due is not None
-    ]
+    # or when peer work escalates into the queue (at its peer SLA).
+    changes = [expires_at for *_, expires_at in claim_rows]
+    if summary["escalates"] is not None:
+        changes.append(summary["escalates"])
     # What every form in the table posts back so the queue comes back as it was.
     state = [*filters.chosen.items(), *([("page", page.number)] if page.number > 1 else [])]
     return {
