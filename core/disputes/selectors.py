@@ -69,8 +69,15 @@ def disputes_to_handle(
 
     Found first with no join, then loaded with what the list shows: that query's eight
     joins cost PostgreSQL about 7 ms of planning on the large data set, on every request
-    to the review queue, while most mentors have no dispute to see.
+    to the review queue, while most mentors have no dispute to see. Given the cohorts,
+    whether any of them has an open dispute is asked first: that question costs half of
+    building the query that orders the ones to show, and is most mentors' answer.
     """
+    if (
+        cohort_ids is not None
+        and not Dispute.objects.open().filter(cohort_id__in=cohort_ids).exists()
+    ):
+        return []
     disputes: DisputeQuerySet = Dispute.objects.open().handled_by(user, cohort_ids)
     found = list(
         disputes.order_by(
