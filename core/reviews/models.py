@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Aggregate, Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -50,6 +50,19 @@ def mentor_queue_q(now: datetime | None = None) -> Q:
         | Q(peer_due_at__lte=now_or(now))
         | Q(peer_tie=True)
     )
+
+
+def queue_counts(now: datetime | None = None) -> dict[str, Aggregate]:
+    """Over waiting iterations, what the queue page and the mentor's home count: how many
+    are in the mentors' queue (``waiting``), when its oldest was submitted (``oldest``),
+    and when work still with its peers next escalates into it (``escalates``)."""
+    now = now_or(now)
+    in_queue = mentor_queue_q(now)
+    return {
+        "waiting": Count("pk", filter=in_queue),
+        "oldest": Min("submitted_at", filter=in_queue),
+        "escalates": Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
+    }
 
 
 class IterationQuerySet(models.QuerySet["Iteration"]):

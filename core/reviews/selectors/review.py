@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import QueryDict
 from django.utils.formats import date_format
 from django.utils.html import format_html_join
@@ -35,7 +35,7 @@ from core.platform.cache import cached_fragment, entry_timeout, fresh_until, ver
 from core.platform.links import link_parts
 from core.platform.paging import page_number
 from core.reviews.forms import QueueFilterForm
-from core.reviews.models import IterationQuerySet, claim_minutes_left, mentor_queue_q
+from core.reviews.models import IterationQuerySet, claim_minutes_left, queue_counts
 from core.templatetags.prodev import datetime_attr
 
 if TYPE_CHECKING:
@@ -203,17 +203,12 @@ def queue_context(
 ) -> QueueContext:
     """Everything the queue table shows, oldest iteration first, and until when it is right."""
     waiting = filtered_queue(user, filters)
-    in_queue = mentor_queue_q(now)
     # One query for the counts and the clock: the queue's length and oldest, and when work
     # still with its peers escalates into it (the table changes by itself then).
-    summary = waiting.aggregate(
-        total=Count("pk", filter=in_queue),
-        oldest=Min("submitted_at", filter=in_queue),
-        escalates=Min("peer_due_at", filter=Q(peer_due_at__gt=now)),
-    )
-    ordered = waiting.filter(in_queue).order_by("submitted_at", "pk").values(*QUEUE_ROW_FIELDS)
+    summary = waiting.aggregate(**queue_counts(now))
+    ordered = waiting.for_mentor_queue(now).order_by("submitted_at", "pk").values(*QUEUE_ROW_FIELDS)
     paginator = Paginator(ordered, QUEUE_PAGE_SIZE)
-    paginator.count = summary["total"]  # already counted above: no second COUNT query
+    paginator.count = summary["waiting"]  # already counted above: no second COUNT query
     page = paginator.get_page(page_number(params.get("page")))  # as the cache key reads it
     values = list(page)
     shown = [row["pk"] for row in values]
